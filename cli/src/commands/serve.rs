@@ -1,0 +1,58 @@
+//! `onemap serve`: binds, prints the URL once ready, serves until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use onemap_schemas::database::Database;
+use onemap_tile_server::{AppState, ServerConfig};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder of the viewer (index.html, src/, node_modules/maplibre-gl).
+    #[arg(long, env = "ONEMAP_VIEWER_DIR")]
+    pub viewer_dir: Option<PathBuf>,
+    /// Database connections in the server's pool.
+    #[arg(long, default_value_t = 16)]
+    pub pool_size: usize,
+}
+
+pub async fn run(ctx: &super::Context, args: ServeArgs) -> anyhow::Result<()> {
+    super::with_database(ctx, async |db| serve(db, &args).await).await
+}
+
+/// Serves the database `db` until a shutdown signal.
+pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
+    let viewer_dir = args
+        .viewer_dir
+        .clone()
+        .unwrap_or_else(ServerConfig::default_viewer_dir);
+    if !viewer_dir.join("node_modules/maplibre-gl/dist").exists() {
+        tracing::warn!(
+            "the viewer's MapLibre is not installed in {}: run `npm ci` there",
+            viewer_dir.display()
+        );
+    }
+    let config = ServerConfig {
+        database_url: db.url().to_owned(),
+        viewer_dir,
+        pool_size: args.pool_size,
+    };
+    let state = AppState::new(&config)
+        .await
+        .context("starting the server")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Onemap is ready at http://{addr}/");
+    onemap_tile_server::serve(listener, state, super::shutdown_signal())
+        .await
+        .context("serving")?;
+    eprintln!("Onemap stopped");
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! `onemap`: one program that drives the platform — the server, ingest, migrations, the demo
+//! county and the catalog. Every subcommand uses `DATABASE_URL` when set, and otherwise the
+//! private PostgreSQL cluster under `--data-dir`.
+
+mod commands;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Onemap: one shared map of Shandan County's departments' layers.
+#[derive(Parser)]
+#[command(name = "onemap", version, about, long_about = None)]
+struct Cli {
+    /// PostgreSQL + PostGIS to use; without it Onemap runs its own private cluster.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+    /// Folder of the private cluster (default /var/lib/onemap for root, else ~/.local/share/onemap).
+    #[arg(long, env = "ONEMAP_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the tiles and the viewer.
+    Serve(commands::serve::ServeArgs),
+    /// Load a file (GeoJSON, GeoPackage) as a new version of a layer.
+    Ingest(commands::ingest::IngestArgs),
+    /// Bring the database schema and reference data up to date.
+    Migrate,
+    /// Build a synthetic Shandan County, load it through ingest, and serve it.
+    Demo(commands::demo::DemoArgs),
+    /// List the layers and their versions.
+    Layers(commands::layers::LayersArgs),
+    /// Manage the private PostgreSQL cluster.
+    Db(commands::db::DbArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ONEMAP_LOG")
+                .unwrap_or_else(|_| "warn,onemap=info,onemap_ingest=warn,martin_core=error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = commands::Context {
+        database_url: cli.database_url,
+        data_dir: cli
+            .data_dir
+            .unwrap_or_else(onemap_schemas::database::default_data_dir),
+    };
+    match cli.command {
+        Command::Serve(args) => commands::serve::run(&ctx, args).await,
+        Command::Ingest(args) => commands::ingest::run(&ctx, args).await,
+        Command::Migrate => commands::migrate::run(&ctx).await,
+        Command::Demo(args) => commands::demo::run(&ctx, args).await,
+        Command::Layers(args) => commands::layers::run(&ctx, args).await,
+        Command::Db(args) => commands::db::run(&ctx, args).await,
+    }
+}

@@ -1,0 +1,138 @@
+//! The one error type of the crate. Every variant names the file being ingested; problems in one
+//! feature also name the feature's 1-based number in the file and, where known, the field.
+
+use std::path::PathBuf;
+
+/// Why an ingest did not publish anything.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The file could not be read.
+    #[error("{file}: cannot read the file: {source}")]
+    Io {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Neither the extension nor the first bytes name a format we read.
+    #[error("{file}: unknown format (expected GeoJSON .geojson/.json or GeoPackage .gpkg)")]
+    UnknownFormat { file: PathBuf },
+    /// The file as a whole is broken (not one feature in particular).
+    #[error("{file}: malformed file: {detail}")]
+    Malformed { file: PathBuf, detail: String },
+    /// One feature is broken.
+    #[error("{file}: feature {feature}{}: {problem}", field.as_ref().map(|f| format!(", field {f:?}")).unwrap_or_default())]
+    Feature {
+        file: PathBuf,
+        /// 1-based position of the feature in the file.
+        feature: u64,
+        field: Option<String>,
+        problem: String,
+    },
+    /// The file names no coordinate reference system we recognise, and no `--srid` was given.
+    #[error("{file}: {detail}; give the EPSG code with --srid")]
+    UnknownCrs { file: PathBuf, detail: String },
+    /// The SRID is not in PostGIS's `spatial_ref_sys`.
+    #[error("{file}: SRID {srid} (from {origin}) is not known to PostGIS (spatial_ref_sys)")]
+    UnknownSrid {
+        file: PathBuf,
+        srid: i32,
+        origin: String,
+    },
+    /// The GeoPackage holds no such feature table, or several and none was chosen.
+    #[error("{file}: {detail}")]
+    SourceLayer { file: PathBuf, detail: String },
+    /// SQLite failed while reading a GeoPackage.
+    #[error("{file}: GeoPackage error while {context}: {source}")]
+    Geopackage {
+        file: PathBuf,
+        context: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The request itself is invalid (layer id, theme, year).
+    #[error("{file}: {detail}")]
+    InvalidRequest { file: PathBuf, detail: String },
+    /// The department code does not exist.
+    #[error("{file}: unknown department {department:?}; valid codes: {}", valid.join(", "))]
+    UnknownDepartment {
+        file: PathBuf,
+        department: String,
+        valid: Vec<String>,
+    },
+    /// The layer exists and belongs to another department: only its owner publishes versions.
+    #[error("{file}: layer {layer:?} belongs to department {owner:?}, not {department:?}; only the owner publishes new versions")]
+    NotOwner {
+        file: PathBuf,
+        layer: String,
+        owner: String,
+        department: String,
+    },
+    /// The file's geometries do not fit the existing layer's geometry type.
+    #[error("{file}: layer {layer:?} holds {layer_type} geometries but {}is {file_type}", feature.map(|n| format!("feature {n} ")).unwrap_or_else(|| "the file ".into()))]
+    GeometryTypeMismatch {
+        file: PathBuf,
+        layer: String,
+        layer_type: String,
+        file_type: String,
+        feature: Option<u64>,
+    },
+    /// The file mixes points, lines and polygons.
+    #[error("{file}: feature {feature} is a {found} but the features before it are {first}s; a layer holds one geometry dimension (split the file by geometry type)")]
+    MixedGeometry {
+        file: PathBuf,
+        feature: u64,
+        first: String,
+        found: String,
+    },
+    /// A new layer cannot be created from a file without features.
+    #[error("{file}: the file holds no features, so the new layer's geometry type is unknown")]
+    NoFeatures { file: PathBuf },
+    /// The database refused a step.
+    #[error("{file}: database error while {context}: {source}")]
+    Postgres {
+        file: PathBuf,
+        context: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A background task failed (a bug, not a data problem).
+    #[error("{file}: internal error: {detail}")]
+    Internal { file: PathBuf, detail: String },
+}
+
+impl IngestError {
+    /// Wraps a database error with the file and what was being done.
+    pub(crate) fn pg(
+        file: &std::path::Path,
+        context: impl Into<String>,
+    ) -> impl FnOnce(tokio_postgres::Error) -> Self {
+        let file = file.to_owned();
+        let context = context.into();
+        move |source| Self::Postgres {
+            file,
+            context,
+            source,
+        }
+    }
+
+    /// Wraps an I/O error with the file.
+    pub(crate) fn io(file: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self {
+        let file = file.to_owned();
+        move |source| Self::Io { file, source }
+    }
+
+    /// Wraps an SQLite error with the file and what was being done.
+    pub(crate) fn gpkg(
+        file: &std::path::Path,
+        context: impl Into<String>,
+    ) -> impl FnOnce(rusqlite::Error) -> Self {
+        let file = file.to_owned();
+        let context = context.into();
+        move |source| Self::Geopackage {
+            file,
+            context,
+            source,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Onemap ingest: publishes a department's file (GeoJSON or GeoPackage) as a new version of a
+//! layer. A reader ([`source`]) streams features into a sink that encodes binary COPY rows
+//! ([`sink`]); [`publish`] loads them into a fresh partition of `onemap.features` and attaches
+//! it in the same transaction that records the version.
+
+mod error;
+mod publish;
+mod report;
+mod request;
+pub mod sink;
+pub mod source;
+
+use std::time::Instant;
+
+pub use error::IngestError;
+pub use report::IngestReport;
+pub use request::IngestRequest;
+
+use crate::source::Crs;
+
+/// Ingests `req.path` as a new version of `req.layer`, or reports it `unchanged` when the same
+/// file is already the newest version of that layer and year. Nothing is published on error.
+#[tracing::instrument(skip_all, fields(layer = %req.layer, file = %req.path.display()))]
+pub async fn ingest(
+    client: &mut tokio_postgres::Client,
+    req: &IngestRequest,
+) -> Result<IngestReport, IngestError> {
+    let started = Instant::now();
+    validate(req)?;
+    let to_open = req.clone();
+    let opened = tokio::task::spawn_blocking(move || source::open(&to_open))
+        .await
+        .map_err(|e| IngestError::Internal {
+            file: req.path.clone(),
+            detail: format!("the reader task failed: {e}"),
+        })??;
+    let crs = match req.srid {
+        Some(srid) => Crs {
+            srid,
+            source: "--srid".into(),
+        },
+        None => opened.source.crs().ok_or_else(|| IngestError::UnknownCrs {
+            file: req.path.clone(),
+            detail: opened.source.crs_problem(),
+        })?,
+    };
+    let report = publish::publish(client, req, opened, crs, started).await?;
+    tracing::info!(
+        version_id = report.version_id,
+        features = report.features_written,
+        unchanged = report.unchanged,
+        duration_ms = report.duration_ms,
+        "ingested"
+    );
+    Ok(report)
+}
+
+fn validate(req: &IngestRequest) -> Result<(), IngestError> {
+    let invalid = |detail: String| IngestError::InvalidRequest {
+        file: req.path.clone(),
+        detail,
+    };
+    let id = req.layer.as_bytes();
+    let id_ok = !id.is_empty()
+        && id.len() <= 63
+        && id[0].is_ascii_lowercase()
+        && id
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_');
+    if !id_ok {
+        return Err(invalid(format!(
+            "layer id {:?} must match ^[a-z][a-z0-9_]{{0,62}}$",
+            req.layer
+        )));
+    }
+    if let Some(year) = req.year.filter(|y| !(1900..=2200).contains(y)) {
+        return Err(invalid(format!("year {year} is not between 1900 and 2200")));
+    }
+    if let Some(srid) = req.srid.filter(|s| *s <= 0) {
+        return Err(invalid(format!("--srid {srid} is not an EPSG code")));
+    }
+    Ok(())
+}

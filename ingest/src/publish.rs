@@ -1,0 +1,420 @@
+//! The publication protocol: in one transaction, create or check the layer, add the version
+//! row, load the rows into a fresh partition with binary COPY, index it, attach it, and fill in
+//! the version's count and extent. Readers never see a half-loaded version; any error drops the
+//! transaction and leaves earlier versions exactly as they were.
+
+use std::path::Path;
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::SinkExt;
+use postgres_protocol::escape::escape_identifier;
+use tokio::sync::mpsc;
+use tokio_postgres::{Client, Transaction};
+
+use crate::sink::{GeometryKind, RowSink, SinkSummary, COPY_HEADER, COPY_TRAILER};
+use crate::source::{Crs, Opened};
+use crate::{IngestError, IngestReport, IngestRequest};
+
+/// Chunks of COPY data in flight between the reader thread and the writer.
+const CHANNEL_DEPTH: usize = 4;
+
+/// The existing layer, locked for this transaction.
+struct ExistingLayer {
+    key: i32,
+    kind: GeometryKind,
+}
+
+/// Publishes an opened file as a new version of `req.layer` (or finds it unchanged).
+pub(crate) async fn publish(
+    client: &mut Client,
+    req: &IngestRequest,
+    opened: Opened,
+    crs: Crs,
+    started: Instant,
+) -> Result<IngestReport, IngestError> {
+    let file = req.path.as_path();
+    let pg = |context: &str| IngestError::pg(file, context.to_owned());
+    let tx = client
+        .transaction()
+        .await
+        .map_err(pg("starting the transaction"))?;
+
+    check_department(&tx, file, &req.department).await?;
+    if let Some(theme) = &req.theme {
+        let known: bool = tx
+            .query_one(include_str!("sql/theme_exists.sql"), &[theme])
+            .await
+            .map_err(pg("looking up the theme"))?
+            .get(0);
+        if !known {
+            return Err(IngestError::InvalidRequest {
+                file: file.to_owned(),
+                detail: format!("unknown theme {theme:?}"),
+            });
+        }
+    }
+    let srid_known: bool = tx
+        .query_one(include_str!("sql/srid_known.sql"), &[&crs.srid])
+        .await
+        .map_err(pg("looking up the SRID"))?
+        .get(0);
+    if !srid_known {
+        return Err(IngestError::UnknownSrid {
+            file: file.to_owned(),
+            srid: crs.srid,
+            origin: crs.source.clone(),
+        });
+    }
+
+    let declared = opened.source.declared_kind();
+    let existing = lock_layer(&tx, req, declared).await?;
+    if let Some(layer) = &existing {
+        if let Some(report) = unchanged(&tx, req, layer, &opened.sha256, &crs, started).await? {
+            tx.rollback().await.map_err(pg("ending the transaction"))?;
+            return Ok(report);
+        }
+    }
+
+    let (layer_key, created_layer) = match &existing {
+        Some(layer) => (layer.key, false),
+        None => (insert_layer(&tx, req, declared).await?, true),
+    };
+    let label = req.effective_label();
+    let source_file = req.source_file();
+    let version_id: i64 = tx
+        .query_one(
+            include_str!("sql/insert_version.sql"),
+            &[
+                &layer_key,
+                &req.year,
+                &label,
+                &crs.srid,
+                &source_file,
+                &opened.sha256,
+                &req.ingested_by,
+            ],
+        )
+        .await
+        .map_err(pg("adding the version"))?
+        .get(0);
+
+    let table = format!(
+        "onemap.{}",
+        escape_identifier(&format!("features_v{version_id}"))
+    );
+    let fill = |sql: &str| {
+        sql.replace("{table}", &table)
+            .replace("{id}", &version_id.to_string())
+    };
+    tx.batch_execute(&fill(include_str!("sql/create_partition.sql")))
+        .await
+        .map_err(pg("creating the version's partition"))?;
+
+    let sha256 = opened.sha256.clone();
+    let expected = existing.as_ref().map(|l| (req.layer.clone(), l.kind));
+    let (summary, written) = copy_rows(
+        &tx,
+        &fill(include_str!("sql/copy_rows.sql")),
+        file,
+        opened,
+        version_id,
+        crs.srid,
+        expected,
+    )
+    .await?;
+
+    let kind = match (summary.kind, &existing, declared) {
+        (Some(kind), _, _) => kind,
+        (None, Some(layer), _) => layer.kind,
+        (None, None, Some(kind)) => kind,
+        (None, None, None) => {
+            return Err(IngestError::NoFeatures {
+                file: file.to_owned(),
+            });
+        }
+    };
+
+    tx.batch_execute(&fill(include_str!("sql/index_and_attach.sql")))
+        .await
+        .map_err(pg("indexing and attaching the partition"))?;
+    let extent = tx
+        .query_one(&fill(include_str!("sql/version_extent.sql")), &[])
+        .await
+        .map_err(pg("computing the version's extent"))?;
+    let count: i64 = extent.get("n");
+    let bbox = match (
+        extent.get::<_, Option<f64>>("west"),
+        extent.get::<_, Option<f64>>("south"),
+        extent.get::<_, Option<f64>>("east"),
+        extent.get::<_, Option<f64>>("north"),
+    ) {
+        (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
+        _ => None,
+    };
+    tx.execute(
+        include_str!("sql/finish_version.sql"),
+        &[&version_id, &count, &bbox.map(|b| b.to_vec())],
+    )
+    .await
+    .map_err(pg("recording the version's count and extent"))?;
+
+    if created_layer {
+        let class_field = req.class_field.clone().or(summary.class_field);
+        let theme = req.theme.clone().unwrap_or_else(|| {
+            if class_field.is_some() {
+                "land_use".into()
+            } else {
+                "human_activity".into()
+            }
+        });
+        tx.execute(
+            include_str!("sql/finish_layer.sql"),
+            &[&layer_key, &kind.as_str(), &theme, &class_field],
+        )
+        .await
+        .map_err(pg("recording the layer's geometry type and theme"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(pg("committing the new version"))?;
+
+    Ok(IngestReport {
+        layer: req.layer.clone(),
+        created_layer,
+        version_id,
+        year: req.year,
+        label,
+        features_read: summary.features,
+        features_written: written,
+        geometry_type: kind.as_str().into(),
+        srid: crs.srid,
+        srid_source: crs.source,
+        bbox,
+        sha256,
+        source_file,
+        duration_ms: elapsed_ms(started),
+        unchanged: false,
+    })
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn check_department(
+    tx: &Transaction<'_>,
+    file: &Path,
+    department: &str,
+) -> Result<(), IngestError> {
+    let valid: Vec<String> = tx
+        .query(include_str!("sql/departments.sql"), &[])
+        .await
+        .map_err(IngestError::pg(file, "reading the departments"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if valid.iter().any(|d| d == department) {
+        Ok(())
+    } else {
+        Err(IngestError::UnknownDepartment {
+            file: file.to_owned(),
+            department: department.to_owned(),
+            valid,
+        })
+    }
+}
+
+/// Locks the layer if it exists, checking that the requester owns it and that the file's
+/// declared geometry type fits.
+async fn lock_layer(
+    tx: &Transaction<'_>,
+    req: &IngestRequest,
+    declared: Option<GeometryKind>,
+) -> Result<Option<ExistingLayer>, IngestError> {
+    let file = req.path.as_path();
+    let Some(row) = tx
+        .query_opt(include_str!("sql/lock_layer.sql"), &[&req.layer])
+        .await
+        .map_err(IngestError::pg(file, "locking the layer"))?
+    else {
+        return Ok(None);
+    };
+    let owner: String = row.get("department");
+    if owner != req.department {
+        return Err(IngestError::NotOwner {
+            file: file.to_owned(),
+            layer: req.layer.clone(),
+            owner,
+            department: req.department.clone(),
+        });
+    }
+    let type_name: String = row.get("geometry_type");
+    let kind = GeometryKind::parse(&type_name).ok_or_else(|| IngestError::Internal {
+        file: file.to_owned(),
+        detail: format!("layer {:?} has geometry type {type_name:?}", req.layer),
+    })?;
+    if let Some(declared) = declared.filter(|d| *d != kind) {
+        return Err(IngestError::GeometryTypeMismatch {
+            file: file.to_owned(),
+            layer: req.layer.clone(),
+            layer_type: kind.to_string(),
+            file_type: declared.to_string(),
+            feature: None,
+        });
+    }
+    Ok(Some(ExistingLayer {
+        key: row.get("key"),
+        kind,
+    }))
+}
+
+/// The report of the newest version of this year when it came from the very same file (and,
+/// with `--srid`, was stored in the same SRID).
+async fn unchanged(
+    tx: &Transaction<'_>,
+    req: &IngestRequest,
+    layer: &ExistingLayer,
+    sha256: &str,
+    crs: &Crs,
+    started: Instant,
+) -> Result<Option<IngestReport>, IngestError> {
+    let file = req.path.as_path();
+    let Some(v) = tx
+        .query_opt(
+            include_str!("sql/newest_version.sql"),
+            &[&layer.key, &req.year],
+        )
+        .await
+        .map_err(IngestError::pg(file, "reading the newest version"))?
+    else {
+        return Ok(None);
+    };
+    let srid: i32 = v.get("srid");
+    if v.get::<_, String>("source_sha256") != sha256 || srid != crs.srid {
+        return Ok(None);
+    }
+    let count = u64::try_from(v.get::<_, i64>("feature_count")).unwrap_or(0);
+    let bbox = v
+        .get::<_, Option<Vec<f64>>>("bbox")
+        .and_then(|b| <[f64; 4]>::try_from(b).ok());
+    Ok(Some(IngestReport {
+        layer: req.layer.clone(),
+        created_layer: false,
+        version_id: v.get("id"),
+        year: req.year,
+        label: v.get("label"),
+        features_read: count,
+        features_written: count,
+        geometry_type: layer.kind.as_str().into(),
+        srid,
+        srid_source: crs.source.clone(),
+        bbox,
+        sha256: sha256.to_owned(),
+        source_file: req.source_file(),
+        duration_ms: elapsed_ms(started),
+        unchanged: true,
+    }))
+}
+
+/// Inserts a new layer. Its geometry type and theme are provisional until the features are
+/// read; nobody sees them before the commit.
+async fn insert_layer(
+    tx: &Transaction<'_>,
+    req: &IngestRequest,
+    declared: Option<GeometryKind>,
+) -> Result<i32, IngestError> {
+    let file = req.path.as_path();
+    let title_zh = req.title_zh.clone().unwrap_or_else(|| req.layer.clone());
+    let title_en = req.title_en.clone().unwrap_or_else(|| req.layer.clone());
+    let theme = req.theme.as_deref().unwrap_or("human_activity");
+    let kind = declared.unwrap_or(GeometryKind::Polygon);
+    let row = tx
+        .query_opt(
+            include_str!("sql/insert_layer.sql"),
+            &[
+                &req.layer,
+                &title_zh,
+                &title_en,
+                &req.department,
+                &theme,
+                &kind.as_str(),
+                &req.class_field,
+            ],
+        )
+        .await
+        .map_err(IngestError::pg(file, "creating the layer"))?;
+    match row {
+        Some(row) => Ok(row.get(0)),
+        None => Err(IngestError::InvalidRequest {
+            file: file.to_owned(),
+            detail: format!(
+                "layer {:?} was created by another ingest at the same time; run this one again",
+                req.layer
+            ),
+        }),
+    }
+}
+
+/// Streams the features into the partition: the reader encodes rows on a blocking thread and
+/// sends chunks through a bounded channel, so memory stays flat whatever the file's size.
+async fn copy_rows(
+    tx: &Transaction<'_>,
+    copy_sql: &str,
+    file: &Path,
+    opened: Opened,
+    version_id: i64,
+    srid: i32,
+    expected: Option<(String, GeometryKind)>,
+) -> Result<(SinkSummary, u64), IngestError> {
+    let pg = |context: &str| IngestError::pg(file, context.to_owned());
+    let sink = tx
+        .copy_in::<_, Bytes>(copy_sql)
+        .await
+        .map_err(pg("starting the COPY"))?;
+    let mut sink = std::pin::pin!(sink);
+
+    let (chunk_tx, mut chunk_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    let reader_file = file.to_owned();
+    let mut source = opened.source;
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut rows = RowSink::new(&reader_file, version_id, srid, expected, chunk_tx);
+        source.read(&mut rows)?;
+        rows.finish()
+    });
+
+    let mut write_error = sink
+        .as_mut()
+        .send(Bytes::from_static(COPY_HEADER))
+        .await
+        .err();
+    if write_error.is_none() {
+        while let Some(chunk) = chunk_rx.recv().await {
+            if let Err(e) = sink.as_mut().send(chunk).await {
+                write_error = Some(e);
+                break;
+            }
+        }
+    }
+    // Closing the channel stops a reader still sending after a write error.
+    drop(chunk_rx);
+    let read = reader.await.map_err(|e| IngestError::Internal {
+        file: file.to_owned(),
+        detail: format!("the reader task failed: {e}"),
+    })?;
+    if let Some(e) = write_error {
+        return Err(pg("copying the features")(e));
+    }
+    // On a read error the sink is dropped unfinished, which aborts the COPY.
+    let summary = read?;
+    sink.as_mut()
+        .send(Bytes::from_static(COPY_TRAILER))
+        .await
+        .map_err(pg("copying the features"))?;
+    let written = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(pg("copying the features"))?;
+    Ok((summary, written))
+}

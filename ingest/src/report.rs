@@ -1,0 +1,32 @@
+//! What an ingest did, for the CLI's text and `--json` output.
+
+use serde::Serialize;
+
+/// The outcome of one successful [`crate::ingest`] call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IngestReport {
+    pub layer: String,
+    /// Whether this ingest created the layer.
+    pub created_layer: bool,
+    /// The published version (or, when `unchanged`, the existing one).
+    pub version_id: i64,
+    pub year: Option<i32>,
+    pub label: String,
+    pub features_read: u64,
+    pub features_written: u64,
+    /// `point`, `line` or `polygon`.
+    pub geometry_type: String,
+    /// The SRID the geometries are stored in (the file's own).
+    pub srid: i32,
+    /// Where the SRID came from, e.g. `GeoPackage gpkg_spatial_ref_sys (EPSG:4490)` or `--srid`.
+    pub srid_source: String,
+    /// West, south, east, north in EPSG:4326.
+    pub bbox: Option<[f64; 4]>,
+    /// SHA-256 of the file's bytes, lower-case hex.
+    pub sha256: String,
+    pub source_file: String,
+    pub duration_ms: u64,
+    /// True when the same file was already the newest version of this layer and year: nothing
+    /// was written.
+    pub unchanged: bool,
+}

@@ -1,0 +1,310 @@
+//! GeoPackage: one feature table (from `gpkg_contents`), its geometry column and SRS from
+//! `gpkg_geometry_columns` and `gpkg_spatial_ref_sys`, rows streamed in fid order. Only an SRS
+//! with organization `EPSG` is trusted; undefined (srs_id 0 or -1) and other organizations are
+//! refused unless `--srid` is given, never guessed as 4326.
+//!
+//! Attributes keep their SQLite storage type: INTEGER and REAL become JSON numbers (BOOLEAN
+//! columns JSON booleans; non-finite reals null), TEXT (also DATE/DATETIME) strings, BLOB a hex
+//! string, NULL null.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Crs, FeatureSource};
+use crate::sink::{FieldProblem, GeometryKind, RowSink};
+use crate::IngestError;
+
+struct Column {
+    name: String,
+    /// `"name":` as JSON, written before each value.
+    key_json: Vec<u8>,
+    boolean: bool,
+}
+
+/// An opened GeoPackage feature table.
+pub struct GpkgSource {
+    file: PathBuf,
+    conn: Connection,
+    select: String,
+    columns: Vec<Column>,
+    declared: Option<GeometryKind>,
+    crs: Result<Crs, String>,
+}
+
+/// SQLite identifier quoting.
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+impl GpkgSource {
+    /// Opens the file read-only and reads the table's metadata.
+    pub fn open(file: &Path, source_layer: Option<&str>) -> Result<Self, IngestError> {
+        let conn = Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(IngestError::gpkg(file, "opening"))?;
+        let tables: Vec<String> = conn
+            .prepare(
+                "SELECT table_name FROM gpkg_contents WHERE data_type = 'features' \
+                 ORDER BY table_name",
+            )
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .map_err(|e| IngestError::Malformed {
+                file: file.to_owned(),
+                detail: format!("not a GeoPackage (reading gpkg_contents: {e})"),
+            })?;
+        let table = choose_table(file, &tables, source_layer)?;
+
+        let (geom_col, type_name, srs_id): (String, String, i64) = conn
+            .query_row(
+                "SELECT column_name, geometry_type_name, srs_id FROM gpkg_geometry_columns \
+                 WHERE table_name = ?1",
+                [&table],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(IngestError::gpkg(
+                file,
+                format!("reading gpkg_geometry_columns of {table:?}"),
+            ))?;
+        let crs = srs(&conn, srs_id).map_err(IngestError::gpkg(
+            file,
+            format!("reading gpkg_spatial_ref_sys for srs_id {srs_id}"),
+        ))?;
+
+        let mut fid_col = None;
+        let mut columns = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare("SELECT name, type, pk FROM pragma_table_info(?1) ORDER BY cid")
+                .map_err(IngestError::gpkg(file, "reading the table's columns"))?;
+            let rows = stmt
+                .query_map([&table], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                .map_err(IngestError::gpkg(file, "reading the table's columns"))?;
+            for (name, decl, pk) in rows {
+                if name == geom_col {
+                    continue;
+                }
+                if pk == 1 && decl.eq_ignore_ascii_case("INTEGER") {
+                    fid_col = Some(name);
+                    continue;
+                }
+                let mut key_json = serde_json::to_vec(&name).expect("a string serializes");
+                key_json.push(b':');
+                columns.push(Column {
+                    boolean: decl.eq_ignore_ascii_case("BOOLEAN"),
+                    name,
+                    key_json,
+                });
+            }
+        }
+        let fid = fid_col
+            .as_deref()
+            .map_or_else(|| "_rowid_".to_owned(), quote);
+        let mut select = format!("SELECT {fid}, {}", quote(&geom_col));
+        for c in &columns {
+            select.push_str(", ");
+            select.push_str(&quote(&c.name));
+        }
+        select.push_str(&format!(" FROM {} ORDER BY {fid}", quote(&table)));
+
+        Ok(Self {
+            file: file.to_owned(),
+            conn,
+            select,
+            columns,
+            declared: GeometryKind::from_ogc_name(&type_name),
+            crs,
+        })
+    }
+}
+
+fn choose_table(
+    file: &Path,
+    tables: &[String],
+    wanted: Option<&str>,
+) -> Result<String, IngestError> {
+    let err = |detail: String| IngestError::SourceLayer {
+        file: file.to_owned(),
+        detail,
+    };
+    match (wanted, tables) {
+        (Some(w), _) => tables
+            .iter()
+            .find(|t| t.as_str() == w)
+            .or_else(|| tables.iter().find(|t| t.eq_ignore_ascii_case(w)))
+            .cloned()
+            .ok_or_else(|| {
+                err(format!(
+                    "no feature table {w:?}; the GeoPackage holds: {}",
+                    tables.join(", ")
+                ))
+            }),
+        (None, [one]) => Ok(one.clone()),
+        (None, []) => Err(err("the GeoPackage holds no feature tables".into())),
+        (None, many) => Err(err(format!(
+            "the GeoPackage holds several feature tables ({}); choose one as the source layer",
+            many.join(", ")
+        ))),
+    }
+}
+
+/// The CRS of `srs_id`, or why it is not usable.
+fn srs(conn: &Connection, srs_id: i64) -> rusqlite::Result<Result<Crs, String>> {
+    let row: Option<(String, i64, String)> = conn
+        .query_row(
+            "SELECT organization, organization_coordsys_id, srs_name \
+             FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
+            [srs_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })?;
+    Ok(match row {
+        Some((org, code, _)) if org.eq_ignore_ascii_case("EPSG") && code > 0 => {
+            match i32::try_from(code) {
+                Ok(srid) => Ok(Crs {
+                    srid,
+                    source: format!("GeoPackage gpkg_spatial_ref_sys (EPSG:{srid})"),
+                }),
+                Err(_) => Err(format!("the GeoPackage CRS EPSG:{code} is out of range")),
+            }
+        }
+        _ if srs_id == 0 || srs_id == -1 => Err(format!(
+            "the GeoPackage declares an undefined {} CRS (srs_id {srs_id})",
+            if srs_id == 0 {
+                "geographic"
+            } else {
+                "Cartesian"
+            }
+        )),
+        Some((org, code, name)) => Err(format!(
+            "the GeoPackage CRS is {org}:{code} ({name}), not an EPSG code"
+        )),
+        None => Err(format!(
+            "srs_id {srs_id} is missing from gpkg_spatial_ref_sys"
+        )),
+    })
+}
+
+impl FeatureSource for GpkgSource {
+    fn crs(&self) -> Option<Crs> {
+        self.crs.as_ref().ok().cloned()
+    }
+
+    fn crs_problem(&self) -> String {
+        self.crs.as_ref().err().cloned().unwrap_or_default()
+    }
+
+    fn declared_kind(&self) -> Option<GeometryKind> {
+        self.declared
+    }
+
+    fn read(&mut self, sink: &mut RowSink) -> Result<(), IngestError> {
+        let file = &self.file;
+        for c in &self.columns {
+            sink.see_attribute(&c.name);
+        }
+        let columns = &self.columns;
+        let mut stmt = self
+            .conn
+            .prepare(&self.select)
+            .map_err(IngestError::gpkg(file, "preparing the feature query"))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(IngestError::gpkg(file, "querying the features"))?;
+        loop {
+            let row = match rows.next() {
+                Ok(Some(row)) => row,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(IngestError::gpkg(
+                        file,
+                        format!("reading feature {}", sink.next_feature()),
+                    )(e));
+                }
+            };
+            let fid: i64 = row
+                .get(0)
+                .map_err(|e| sink.feature_error(Some("fid"), e.to_string()))?;
+            let blob = match row.get_ref(1) {
+                Ok(ValueRef::Blob(b)) => b,
+                Ok(ValueRef::Null) => {
+                    return Err(sink.feature_error(
+                        Some("geometry"),
+                        format!(
+                            "feature (fid {fid}) has no geometry (null geometries are not supported yet)"
+                        ),
+                    ));
+                }
+                Ok(_) => {
+                    return Err(sink.feature_error(
+                        Some("geometry"),
+                        format!("feature (fid {fid}): the geometry is not a GeoPackage blob"),
+                    ));
+                }
+                Err(e) => return Err(sink.feature_error(Some("geometry"), e.to_string())),
+            };
+            sink.push(
+                fid,
+                |buf| write_props(buf, columns, row),
+                |enc| geozero::wkb::process_gpkg_geom(&mut &blob[..], enc),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn write_props(
+    buf: &mut Vec<u8>,
+    columns: &[Column],
+    row: &rusqlite::Row,
+) -> Result<(), FieldProblem> {
+    buf.push(b'{');
+    for (i, c) in columns.iter().enumerate() {
+        let problem = |problem: String| FieldProblem {
+            field: c.name.clone(),
+            problem,
+        };
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(&c.key_json);
+        match row.get_ref(i + 2).map_err(|e| problem(e.to_string()))? {
+            ValueRef::Null => buf.extend_from_slice(b"null"),
+            ValueRef::Integer(n) if c.boolean => {
+                buf.extend_from_slice(if n != 0 { b"true" } else { b"false" });
+            }
+            ValueRef::Integer(n) => write!(buf, "{n}").expect("writing to memory"),
+            ValueRef::Real(f) if f.is_finite() => {
+                serde_json::to_writer(&mut *buf, &f).expect("writing to memory");
+            }
+            ValueRef::Real(_) => buf.extend_from_slice(b"null"),
+            ValueRef::Text(t) => {
+                let s = std::str::from_utf8(t)
+                    .map_err(|e| problem(format!("text is not valid UTF-8 ({e})")))?;
+                serde_json::to_writer(&mut *buf, s).expect("writing to memory");
+            }
+            ValueRef::Blob(b) => {
+                buf.push(b'"');
+                buf.extend_from_slice(hex::encode(b).as_bytes());
+                buf.push(b'"');
+            }
+        }
+    }
+    buf.push(b'}');
+    Ok(())
+}

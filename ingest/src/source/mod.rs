@@ -1,0 +1,161 @@
+//! Readers of department files. [`open`] detects the format, hashes the file and reads its
+//! metadata (CRS, declared geometry type); [`FeatureSource::read`] then streams the features
+//! into a [`RowSink`] on a blocking thread.
+
+mod geojson;
+mod gpkg;
+
+use std::io::Read;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::sink::{GeometryKind, RowSink};
+use crate::{IngestError, IngestRequest};
+
+/// The coordinate reference system the geometries are stored in, and how we know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crs {
+    pub srid: i32,
+    /// Human-readable origin, e.g. `GeoJSON crs member urn:ogc:def:crs:EPSG::4490`.
+    pub source: String,
+}
+
+/// An opened file, ready to stream its features.
+pub trait FeatureSource: Send {
+    /// The CRS the file declares; `None` when it declares none we recognise.
+    fn crs(&self) -> Option<Crs>;
+
+    /// Why [`FeatureSource::crs`] is `None`, for the error message.
+    fn crs_problem(&self) -> String;
+
+    /// The geometry dimension the file declares up front, if it does (GeoPackage does).
+    fn declared_kind(&self) -> Option<GeometryKind> {
+        None
+    }
+
+    /// Pushes every feature into `sink`, in file order. Stops at the first broken feature.
+    fn read(&mut self, sink: &mut RowSink) -> Result<(), IngestError>;
+}
+
+/// An opened file and the SHA-256 of its bytes.
+pub struct Opened {
+    pub source: Box<dyn FeatureSource>,
+    pub sha256: String,
+}
+
+/// The formats we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    GeoJson,
+    GeoPackage,
+}
+
+/// Opens `req.path` (blocking: call it from a blocking thread).
+pub fn open(req: &IngestRequest) -> Result<Opened, IngestError> {
+    let path = req.path.as_path();
+    match detect(path)? {
+        Format::GeoJson => {
+            // GeoJSON is parsed from memory anyway, so hash the same bytes.
+            let bytes = std::fs::read(path).map_err(IngestError::io(path))?;
+            let sha256 = hex::encode(Sha256::digest(&bytes));
+            let source = geojson::GeoJsonSource::open(path, bytes)?;
+            Ok(Opened {
+                source: Box::new(source),
+                sha256,
+            })
+        }
+        Format::GeoPackage => {
+            let sha256 = sha256_file(path)?;
+            let source = gpkg::GpkgSource::open(path, req.source_layer.as_deref())?;
+            Ok(Opened {
+                source: Box::new(source),
+                sha256,
+            })
+        }
+    }
+}
+
+fn detect(path: &Path) -> Result<Format, IngestError> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("geojson" | "json") => return Ok(Format::GeoJson),
+        Some("gpkg") => return Ok(Format::GeoPackage),
+        _ => {}
+    }
+    let mut head = [0u8; 64];
+    let mut file = std::fs::File::open(path).map_err(IngestError::io(path))?;
+    let n = file.read(&mut head).map_err(IngestError::io(path))?;
+    let head = &head[..n];
+    if head.starts_with(b"SQLite format 3\0") {
+        return Ok(Format::GeoPackage);
+    }
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return Ok(Format::GeoJson);
+    }
+    Err(IngestError::UnknownFormat {
+        file: path.to_owned(),
+    })
+}
+
+fn sha256_file(path: &Path) -> Result<String, IngestError> {
+    let mut file = std::fs::File::open(path).map_err(IngestError::io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(IngestError::io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Parses the EPSG code out of a CRS name: `EPSG:4490`, `urn:ogc:def:crs:EPSG::4490`,
+/// `urn:ogc:def:crs:EPSG:6.6:4490`, `http://www.opengis.net/def/crs/EPSG/0/4490`; the OGC
+/// CRS84 names mean 4326.
+pub(crate) fn epsg_from_name(name: &str) -> Option<i32> {
+    let n = name.trim();
+    let upper = n.to_ascii_uppercase();
+    if upper.ends_with("CRS84") && (upper.contains("OGC") || upper == "CRS84") {
+        return Some(4326);
+    }
+    let code = if let Some(rest) = upper.strip_prefix("EPSG:") {
+        rest
+    } else if let Some(rest) = upper.strip_prefix("URN:OGC:DEF:CRS:EPSG:") {
+        // the version part between the colons may be empty or e.g. 6.6
+        rest.rsplit(':').next()?
+    } else if let Some(rest) = upper
+        .strip_prefix("HTTP://WWW.OPENGIS.NET/DEF/CRS/EPSG/")
+        .or_else(|| upper.strip_prefix("HTTPS://WWW.OPENGIS.NET/DEF/CRS/EPSG/"))
+    {
+        rest.rsplit('/').next()?
+    } else {
+        return None;
+    };
+    code.parse::<i32>().ok().filter(|c| *c > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::epsg_from_name;
+
+    #[test]
+    fn crs_names_give_their_epsg_codes() {
+        assert_eq!(epsg_from_name("urn:ogc:def:crs:EPSG::4490"), Some(4490));
+        assert_eq!(epsg_from_name("EPSG:4543"), Some(4543));
+        assert_eq!(epsg_from_name("urn:ogc:def:crs:EPSG:6.6:4522"), Some(4522));
+        assert_eq!(epsg_from_name("urn:ogc:def:crs:OGC:1.3:CRS84"), Some(4326));
+        assert_eq!(epsg_from_name("urn:ogc:def:crs:OGC::CRS84"), Some(4326));
+        assert_eq!(
+            epsg_from_name("http://www.opengis.net/def/crs/EPSG/0/4490"),
+            Some(4490)
+        );
+        assert_eq!(epsg_from_name("EPSG:0"), None);
+        assert_eq!(epsg_from_name("local"), None);
+    }
+}

@@ -1,0 +1,6 @@
+-- Indexes built after the COPY are far cheaper than maintained during it; they match the
+-- parent's partitioned indexes, so ATTACH adopts them instead of building new ones, and the
+-- CHECK constraint spares ATTACH its validation scan.
+CREATE INDEX ON {table} USING gist (geom_3857);
+CREATE UNIQUE INDEX ON {table} (version_id, fid);
+ALTER TABLE onemap.features ATTACH PARTITION {table} FOR VALUES IN ({id});

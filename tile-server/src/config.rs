@@ -1,0 +1,25 @@
+//! The server's settings.
+
+use std::path::PathBuf;
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Connection string of the database (never logged: it may hold a password).
+    pub database_url: String,
+    /// Folder holding the viewer: `index.html`, `src/`, and `node_modules/maplibre-gl/`.
+    pub viewer_dir: PathBuf,
+    /// Connections in the pool shared by tiles and the API.
+    pub pool_size: usize,
+}
+
+impl ServerConfig {
+    /// The viewer folder when none is configured: `./viewer` if it exists, else the source tree's.
+    pub fn default_viewer_dir() -> PathBuf {
+        let local = PathBuf::from("viewer");
+        if local.join("index.html").exists() {
+            return local;
+        }
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../viewer")
+    }
+}

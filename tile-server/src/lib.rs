@@ -1,0 +1,38 @@
+//! Onemap's HTTP server: the catalog API, vector tiles through martin-core's PostgreSQL
+//! source, the MapLibre style of the one map, and the viewer's files.
+//!
+//! `app(state)` builds the router without a socket (tests call it with `oneshot`);
+//! `serve(listener, state)` runs it on a listener bound beforehand, so tests can use port 0.
+
+mod catalog_cache;
+pub mod config;
+mod error;
+mod routes;
+mod state;
+mod style;
+mod tiles;
+
+use std::future::Future;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use config::ServerConfig;
+pub use error::{ServerError, ServerResult};
+pub use state::AppState;
+
+/// The whole application's router.
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
