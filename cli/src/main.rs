@@ -59,7 +59,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
@@ -80,4 +80,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Layers(args) => commands::layers::run(&ctx, args).await,
         Command::Db(args) => commands::db::run(&ctx, args).await,
     }
+}
+
+/// The error and its causes on one line, leaving out causes a message already quotes.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
 }

@@ -243,7 +243,8 @@ impl PrivateCluster {
     }
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (whose cluster must run as the postgres user).
+pub fn is_root() -> bool {
     // SAFETY-free check: the effective uid is in /proc; root's is 0.
     fs::read_to_string("/proc/self/status")
         .ok()

@@ -13,7 +13,7 @@ pub fn default_data_dir() -> PathBuf {
         return dir.into();
     }
     // Root's home is closed to the postgres user that runs root's cluster.
-    if std::env::var("USER").as_deref() == Ok("root") || std::env::var_os("HOME").is_none() {
+    if crate::cluster::is_root() || std::env::var_os("HOME").is_none() {
         return "/var/lib/onemap".into();
     }
     std::env::var_os("XDG_DATA_HOME")

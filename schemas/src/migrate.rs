@@ -28,6 +28,12 @@ pub async fn migrate(client: &mut Client) -> SchemaResult<()> {
 }
 
 async fn run(client: &mut Client) -> SchemaResult<()> {
+    // refinery's history table is unqualified: pin it to public, or a role named like our
+    // schema ("onemap") would find it in `$user` once the first migration creates that schema.
+    client
+        .batch_execute("SET search_path TO public")
+        .await
+        .map_err(SchemaError::pg("setting the search path"))?;
     embedded::migrations::runner().run_async(client).await?;
     seed_reference_data(client).await
 }

@@ -538,3 +538,29 @@ async fn a_file_without_a_recognisable_crs_is_refused_unless_srid_is_given() {
         "{err:?}"
     );
 }
+
+/// Timing of a large file: `ONEMAP_INGEST_BENCH_FILE=/path/big.gpkg cargo test -p onemap-tests
+/// --test ingest -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "needs a large file named by ONEMAP_INGEST_BENCH_FILE"]
+async fn a_large_file_ingests_and_reports_its_timing() {
+    let Some(path) = std::env::var_os("ONEMAP_INGEST_BENCH_FILE") else {
+        return;
+    };
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let mut req = request(PathBuf::from(path), "bench", "zrzy");
+    req.year = Some(2024);
+    let started = std::time::Instant::now();
+    let report = ingest(&mut client, &req).await.unwrap();
+    eprintln!(
+        "{} features in {:.1} s: {}",
+        report.features_written,
+        started.elapsed().as_secs_f64(),
+        serde_json::to_string(&report).unwrap()
+    );
+    assert_eq!(
+        version_rows(&client, report.version_id).await.0 as u64,
+        report.features_written
+    );
+}

@@ -66,12 +66,7 @@ pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
         Ok(onemap_ingest::ingest(&mut client, &request).await?)
     })
     .await
-    .with_context(|| {
-        format!(
-            "ingest of {} failed; nothing was published",
-            args.file.display()
-        )
-    })?;
+    .context("nothing was published")?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
