@@ -1,14 +1,19 @@
 //! Onemap ingest: publishes a department's file (GeoJSON or GeoPackage) as a new version of a
-//! layer. A reader ([`source`]) streams features into a sink that encodes binary COPY rows
-//! ([`sink`]); [`publish`] loads them into a fresh partition of `onemap.features` and attaches
-//! it in the same transaction that records the version.
+//! layer. A reader (`source/`: one module per format) streams features into a sink that
+//! encodes binary COPY rows (`sink/`); `publish` loads them into a fresh partition of
+//! `onemap.features` and attaches it in the same transaction that records the version.
+//!
+//! Feature ids: a GeoPackage keeps its own fid; GeoJSON features are numbered from 1 in file
+//! order (their `id` members may be strings or repeat).
 
 mod error;
 mod publish;
 mod report;
 mod request;
-pub mod sink;
-pub mod source;
+mod sink;
+mod source;
+
+pub use sink::GeometryKind;
 
 use std::time::Instant;
 

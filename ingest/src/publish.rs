@@ -403,18 +403,38 @@ async fn copy_rows(
         detail: format!("the reader task failed: {e}"),
     })?;
     if let Some(e) = write_error {
-        return Err(pg("copying the features")(e));
+        return Err(copy_error(file, e));
     }
     // On a read error the sink is dropped unfinished, which aborts the COPY.
     let summary = read?;
     sink.as_mut()
         .send(Bytes::from_static(COPY_TRAILER))
         .await
-        .map_err(pg("copying the features"))?;
+        .map_err(|e| copy_error(file, e))?;
     let written = sink
         .as_mut()
         .finish()
         .await
-        .map_err(pg("copying the features"))?;
+        .map_err(|e| copy_error(file, e))?;
     Ok((summary, written))
+}
+
+/// A row the server refused (say, a coordinate outside its projection's domain) is reported
+/// as that feature: COPY's context names the 1-based data line, which is the feature number.
+fn copy_error(file: &Path, e: tokio_postgres::Error) -> IngestError {
+    let line = e.as_db_error().and_then(|db| {
+        let context = db.where_()?;
+        let rest = &context[context.find(", line ")? + ", line ".len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((digits.parse::<u64>().ok()?, db.message().to_owned()))
+    });
+    match line {
+        Some((feature, problem)) => IngestError::Feature {
+            file: file.to_owned(),
+            feature,
+            field: None,
+            problem: format!("the database refused it: {problem}"),
+        },
+        None => IngestError::pg(file, "copying the features")(e),
+    }
 }

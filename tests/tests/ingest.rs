@@ -564,3 +564,108 @@ async fn a_large_file_ingests_and_reports_its_timing() {
         report.features_written
     );
 }
+
+#[tokio::test]
+async fn a_single_geojson_feature_with_a_legacy_epsg_name_ingests() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let path = temp_geojson(
+        "single_feature.geojson",
+        r#"{"type":"Feature","crs":{"type":"name","properties":{"name":"EPSG:4490"}},
+            "properties":{"名称":"山丹县城"},"geometry":{"type":"Point","coordinates":[101.088,38.784]}}"#,
+    );
+    let report = ingest(&mut client, &request(path, "county_seat", "zrzy"))
+        .await
+        .unwrap();
+    assert_eq!(report.features_written, 1);
+    assert_eq!(report.geometry_type, "point");
+    assert_eq!(report.srid, 4490);
+    assert_eq!(report.srid_source, "GeoJSON crs member EPSG:4490");
+    let name: String = client
+        .query_one(
+            "SELECT props->>'名称' FROM onemap.features WHERE version_id = $1",
+            &[&report.version_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(name, "山丹县城");
+}
+
+#[tokio::test]
+async fn z_and_m_are_dropped_and_curves_are_refused_naming_the_feature() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let req = request(
+        fixture("external/geopackage/line_zm.gpkg"),
+        "border_line",
+        "zrzy",
+    );
+    let report = ingest(&mut client, &req).await.unwrap();
+    assert_eq!(report.geometry_type, "line");
+    let dims: i16 = client
+        .query_one(
+            "SELECT ST_NDims(geom)::int2 FROM onemap.features WHERE version_id = $1",
+            &[&report.version_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(dims, 2);
+
+    for file in ["curvepolygon.gpkg", "multisurface.gpkg"] {
+        let req = request(
+            fixture(&format!("external/geopackage/{file}")),
+            "curves",
+            "zrzy",
+        );
+        let err = ingest(&mut client, &req).await.unwrap_err();
+        assert!(
+            matches!(&err, IngestError::Feature { feature: 1, .. }),
+            "{file}: {err:?}"
+        );
+        assert!(err.to_string().contains("not supported"), "{err}");
+    }
+    assert_eq!(catalog_snapshot(&client).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_geopackage_with_several_tables_needs_the_source_layer() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let mut req = request(parcels("two_tables.gpkg"), "two", "zrzy");
+    let err = ingest(&mut client, &req).await.unwrap_err();
+    assert!(matches!(err, IngestError::SourceLayer { .. }), "{err:?}");
+    assert!(err.to_string().contains("parcels, points"), "{err}");
+    req.source_layer = Some("points".into());
+    let report = ingest(&mut client, &req).await.unwrap();
+    assert_eq!(
+        (report.features_written, report.geometry_type.as_str()),
+        (4, "point")
+    );
+}
+
+#[tokio::test]
+async fn a_feature_the_database_refuses_is_named_by_its_number() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let path = temp_geojson(
+        "outside_projection.geojson",
+        r#"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"EPSG:4543"}},"features":[
+            {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[560000,4290000]}},
+            {"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1e20,1e20]}}]}"#,
+    );
+    let err = ingest(&mut client, &request(path, "wells", "sw"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, IngestError::Feature { feature: 2, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("outside_projection.geojson"),
+        "{err}"
+    );
+    assert!(catalog_snapshot(&client).await.is_empty());
+    assert_eq!(partition_count(&client).await, 0);
+}

@@ -252,6 +252,7 @@ async fn tilejson_and_catalog_describe_each_layer_and_version() {
     assert_eq!(l["id"], "parcels_gk34");
     assert_eq!(l["department"], "zrzy");
     assert_eq!(l["geometry_type"], "polygon");
+    assert_eq!(l["tiles"], "/tiles/parcels_gk34");
     assert_eq!(l["versions"][0]["year"], 2024);
     assert_eq!(l["versions"][0]["feature_count"], 3);
     assert_eq!(l["versions"][0]["srid"], 4543);

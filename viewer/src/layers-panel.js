@@ -26,6 +26,15 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
+const COLOR_PROPERTY = { fill: 'fill-color', line: 'line-color', circle: 'circle-color' };
+
+/** The plain colour a style layer is drawn with, or null when it is an expression. */
+function styleColor(map, styleLayerId) {
+  const type = map.getLayer(styleLayerId)?.type;
+  const value = COLOR_PROPERTY[type] && map.getPaintProperty(styleLayerId, COLOR_PROPERTY[type]);
+  return typeof value === 'string' ? value : null;
+}
+
 /** One layer row: checkbox, Chinese title (English as tooltip), latest version summary. */
 function layerRow(map, layer, styleLayerIds, onToggle) {
   const inputId = `layer-toggle-${layer.id}`;
@@ -40,8 +49,12 @@ function layerRow(map, layer, styleLayerIds, onToggle) {
   if (latest) meta.push(latest.label, `${Number(latest.feature_count ?? 0).toLocaleString('zh-CN')} 个要素`);
   if (input.disabled) meta.push('无样式 not styled');
 
+  // The glyph takes the layer's map colour so the panel doubles as a legend of non-land-use layers.
+  const glyph = el('span', { className: `geom geom-${layer.geometry_type}`, ariaHidden: 'true' });
+  const color = styleLayerIds.map((id) => styleColor(map, id)).find(Boolean);
+  if (color) glyph.style.setProperty('--layer-color', color);
   const label = el('label', { htmlFor: inputId, title: layer.title_en ?? '' },
-    el('span', { className: `geom geom-${layer.geometry_type}`, ariaHidden: 'true' }),
+    glyph,
     el('span', { className: 'layer-title', textContent: layer.title_zh ?? layer.title ?? layer.id }),
     el('span', { className: 'layer-meta', textContent: meta.join(' · ') }));
 

@@ -35,7 +35,7 @@ const NORTH_ROT: f64 = 15.0;
 const NORTH_CORE: f64 = 0.4;
 const NORTH_BUFFER: f64 = 0.7;
 /// Seed of the fixed parts of the geography (village placement, mine sites).
-const GEO_SEED: u64 = 0x5348_414E_4441_4E; // "SHANDAN"
+const GEO_SEED: u64 = 0x0053_4841_4E44_414E; // "SHANDAN"
 const LAST_CHANGE: &str = "2024-12-31T00:00:00.000Z";
 
 const VILLAGES_CSV: &str = include_str!("../../../schemas/data/shandan_villages.csv");

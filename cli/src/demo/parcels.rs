@@ -581,7 +581,11 @@ impl Survey {
                         w[0][1] + t * (w[1][1] - w[0][1]),
                     ];
                     if let Some(k) = lookup(p) {
-                        if line.dlbm == "1006" && parcels[k].site.town_km < 2.5 {
+                        // Rural roads start in the villages: leave the settlements built up.
+                        if line.dlbm == "1006"
+                            && (parcels[k].site.town_km < 2.5
+                                || ["0702", "203"].contains(&parcels[k].dlbm))
+                        {
                             continue;
                         }
                         parcels[k].dlbm = line.dlbm;

@@ -68,11 +68,6 @@ impl RowSink {
         }
     }
 
-    /// The file being read, for readers' own errors.
-    pub fn file(&self) -> &Path {
-        &self.file
-    }
-
     /// Notes an attribute name, to find the default class field (`DLBM`, any case).
     pub fn see_attribute(&mut self, name: &str) {
         if self.summary.class_field.is_none() && name.eq_ignore_ascii_case("dlbm") {

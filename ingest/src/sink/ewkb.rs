@@ -111,8 +111,8 @@ impl<'a> EwkbEncoder<'a> {
 
     fn unsupported(what: &str) -> Result<()> {
         Err(invalid(format!(
-            "{what} geometries are not supported yet; convert them first, e.g. \
-             `ogr2ogr -nlt CONVERT_TO_LINEAR` or `-nlt PROMOTE_TO_MULTI`"
+            "{what} geometries are not supported yet; convert them first \
+             (e.g. `ogr2ogr -nlt CONVERT_TO_LINEAR` for curves)"
         )))
     }
 }

@@ -4,15 +4,37 @@ use axum::extract::{Path, State};
 use axum::Json;
 use onemap_schemas::catalog::{self, Layer};
 use onemap_schemas::reference::{Department, LandClass, Theme};
+use serde::Serialize;
 
 use super::Caller;
 use crate::error::{ServerError, ServerResult};
 use crate::state::AppState;
 
+/// A layer as the API shows it: the catalog entry plus where its tiles are.
+#[derive(Serialize)]
+pub struct LayerEntry {
+    #[serde(flatten)]
+    layer: Layer,
+    /// TileJSON path of the layer.
+    tiles: String,
+}
+
+impl From<&Layer> for LayerEntry {
+    fn from(layer: &Layer) -> Self {
+        Self {
+            tiles: format!("/tiles/{}", layer.id),
+            layer: layer.clone(),
+        }
+    }
+}
+
 /// `GET /api/layers`: every layer the caller may see.
-pub async fn layers_list(State(state): State<AppState>, Caller(who): Caller) -> Json<Vec<Layer>> {
+pub async fn layers_list(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> Json<Vec<LayerEntry>> {
     let catalog = state.catalog.get();
-    Json(catalog.visible(&who).cloned().collect())
+    Json(catalog.visible(&who).map(LayerEntry::from).collect())
 }
 
 /// `GET /api/layers/{id}`.
@@ -20,13 +42,12 @@ pub async fn layer_get(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
-) -> ServerResult<Json<Layer>> {
+) -> ServerResult<Json<LayerEntry>> {
     state
         .catalog
         .get()
         .layer(&who, &id)
-        .cloned()
-        .map(Json)
+        .map(|l| Json(LayerEntry::from(l)))
         .ok_or_else(|| ServerError::NotFound(format!("no layer {id:?}")))
 }
 
