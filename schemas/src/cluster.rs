@@ -172,7 +172,7 @@ impl PrivateCluster {
             .map_err(SchemaError::io(&conf))?;
         // Loopback TCP only: no Unix socket, so nothing collides with a system PostgreSQL.
         f.write_all(
-            b"\n# Onemap private cluster\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 100\nshared_buffers = 256MB\nmaintenance_work_mem = 256MB\nwork_mem = 32MB\nmax_wal_size = 2GB\n",
+            b"\n# Onemap private cluster\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nmax_connections = 100\nauthentication_timeout = 10s\nshared_buffers = 256MB\nmaintenance_work_mem = 256MB\nwork_mem = 32MB\nmax_wal_size = 2GB\n",
         )
         .map_err(SchemaError::io(&conf))?;
         write_private(&self.password_file(), &password)?;

@@ -5,7 +5,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use tokio_postgres::Client;
 
@@ -17,6 +17,30 @@ pub struct TestDb {
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+static SWEPT: AtomicBool = AtomicBool::new(false);
+
+/// Drops the databases that earlier test processes left behind (their process is gone).
+async fn sweep_leftovers(admin: &Client) {
+    if SWEPT.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let rows = admin
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'onemap\\_test\\_%'",
+            &[],
+        )
+        .await
+        .unwrap();
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        if !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await;
+        }
+    }
+}
 
 impl TestDb {
     /// Creates and migrates a new database.
@@ -35,6 +59,7 @@ impl TestDb {
                 .subsec_nanos()
         );
         let admin = onemap_schemas::database::connect(&admin_url).await.unwrap();
+        sweep_leftovers(&admin).await;
         // The name is generated above from digits and underscores only.
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -60,12 +85,16 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
-        // Drop the database on a fresh runtime: the test's own runtime may be shutting down.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
+        // Dropped in the background and not awaited: a connection the test's runtime abandoned
+        // mid-handshake holds DROP DATABASE until the server's authentication timeout. What a
+        // finished process leaves behind, the next test run sweeps.
+        std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .unwrap();
+            else {
+                return;
+            };
             rt.block_on(async {
                 if let Ok(admin) = onemap_schemas::database::connect(&admin_url).await {
                     let _ = admin
@@ -73,8 +102,7 @@ impl Drop for TestDb {
                         .await;
                 }
             });
-        })
-        .join();
+        });
     }
 }
 
