@@ -38,6 +38,18 @@ enum Command {
     Layers(commands::layers::LayersArgs),
     /// Manage the private PostgreSQL cluster.
     Db(commands::db::DbArgs),
+    /// Manage users (each in a department, with a role).
+    User(commands::user::UserArgs),
+    /// Create, revoke and list bearer tokens.
+    Token(commands::token::TokenArgs),
+    /// Verify or read the audit trail.
+    Audit(commands::audit::AuditArgs),
+    /// Change-trend analytics: precompute, area series, transition matrices.
+    Trends(commands::trends::TrendsArgs),
+    /// The annual land-use change survey: load new or changed years (`survey sync`).
+    Survey(commands::survey::SurveyArgs),
+    /// The pieces of land whose class changed between two survey years (GeoJSON or CSV).
+    Changes(commands::trends::ChangesArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +91,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => commands::demo::run(&ctx, args).await,
         Command::Layers(args) => commands::layers::run(&ctx, args).await,
         Command::Db(args) => commands::db::run(&ctx, args).await,
+        Command::User(args) => commands::user::run(&ctx, args).await,
+        Command::Token(args) => commands::token::run(&ctx, args).await,
+        Command::Audit(args) => commands::audit::run(&ctx, args).await,
+        Command::Trends(args) => commands::trends::run(&ctx, args).await,
+        Command::Survey(args) => commands::survey::run(&ctx, args).await,
+        Command::Changes(args) => commands::trends::run_changes(&ctx, args).await,
     }
 }
 

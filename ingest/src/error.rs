@@ -15,7 +15,7 @@ pub enum IngestError {
         source: std::io::Error,
     },
     /// Neither the extension nor the first bytes name a format we read.
-    #[error("{file}: unknown format (expected GeoJSON .geojson/.json or GeoPackage .gpkg)")]
+    #[error("{file}: unknown format (expected GeoJSON .geojson/.json, GeoPackage .gpkg, Shapefile .shp, FlatGeobuf .fgb, CSV .csv or a .zip of these)")]
     UnknownFormat { file: PathBuf },
     /// The file as a whole is broken (not one feature in particular).
     #[error("{file}: malformed file: {detail}")]
@@ -102,6 +102,44 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The file the error names.
+    fn file_mut(&mut self) -> &mut PathBuf {
+        match self {
+            Self::Io { file, .. }
+            | Self::UnknownFormat { file }
+            | Self::Malformed { file, .. }
+            | Self::Feature { file, .. }
+            | Self::UnknownCrs { file, .. }
+            | Self::UnknownSrid { file, .. }
+            | Self::SourceLayer { file, .. }
+            | Self::Geopackage { file, .. }
+            | Self::InvalidRequest { file, .. }
+            | Self::UnknownDepartment { file, .. }
+            | Self::NotOwner { file, .. }
+            | Self::GeometryTypeMismatch { file, .. }
+            | Self::MixedGeometry { file, .. }
+            | Self::NoFeatures { file }
+            | Self::Postgres { file, .. }
+            | Self::Internal { file, .. } => file,
+        }
+    }
+
+    /// Renames a file extracted from an archive (`/tmp/onemap-zip-x/a.shp`, or its `a.dbf`
+    /// sibling) as the user knows it (`delivery.zip/a.shp`).
+    pub(crate) fn in_archive(
+        mut self,
+        extracted: &std::path::Path,
+        shown: &std::path::Path,
+    ) -> Self {
+        let file = self.file_mut();
+        if let (Some(from), Some(to)) = (extracted.parent(), shown.parent()) {
+            if let Ok(rest) = file.strip_prefix(from) {
+                *file = to.join(rest);
+            }
+        }
+        self
+    }
+
     /// Wraps a database error with the file and what was being done.
     pub(crate) fn pg(
         file: &std::path::Path,

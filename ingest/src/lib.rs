@@ -1,25 +1,29 @@
-//! Onemap ingest: publishes a department's file (GeoJSON or GeoPackage) as a new version of a
-//! layer. A reader (`source/`: one module per format) streams features into a sink that
-//! encodes binary COPY rows (`sink/`); `publish` loads them into a fresh partition of
-//! `onemap.features` and attaches it in the same transaction that records the version.
+//! Onemap ingest: publishes a department's file (GeoJSON, GeoPackage, Shapefile, FlatGeobuf,
+//! CSV, or a zip of one) as a new version of a layer. A reader (`source/`: one module per
+//! format) streams features into a sink that encodes binary COPY rows (`sink/`); `publish`
+//! loads them into a fresh partition of `onemap.features` and attaches it in the same
+//! transaction that records the version.
 //!
 //! Feature ids: a GeoPackage keeps its own fid; GeoJSON features are numbered from 1 in file
-//! order (their `id` members may be strings or repeat).
+//! order (their `id` members may be strings or repeat); FlatGeobuf features likewise, CSV rows
+//! by their data row number. The annual land-use survey connector lives in [`survey`].
 
+mod crs;
 mod error;
 mod publish;
 mod report;
 mod request;
 mod sink;
 mod source;
+pub mod survey;
 
 pub use sink::GeometryKind;
 
 use std::time::Instant;
 
 pub use error::IngestError;
-pub use report::IngestReport;
-pub use request::IngestRequest;
+pub use report::{IngestReport, Rejection};
+pub use request::{FieldAlias, IngestRequest};
 
 use crate::source::Crs;
 
@@ -44,10 +48,21 @@ pub async fn ingest(
             srid,
             source: "--srid".into(),
         },
-        None => opened.source.crs().ok_or_else(|| IngestError::UnknownCrs {
-            file: req.path.clone(),
-            detail: opened.source.crs_problem(),
-        })?,
+        None => match (opened.source.crs(), opened.source.wkt()) {
+            (Some(crs), _) => crs,
+            (None, Some(wkt)) => crs::identify(client, &wkt, ".prj")
+                .await
+                .map_err(|detail| IngestError::UnknownCrs {
+                    file: req.path.clone(),
+                    detail,
+                })?,
+            (None, None) => {
+                return Err(IngestError::UnknownCrs {
+                    file: req.path.clone(),
+                    detail: opened.source.crs_problem(),
+                })
+            }
+        },
     };
     let report = publish::publish(client, req, opened, crs, started).await?;
     tracing::info!(

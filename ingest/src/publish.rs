@@ -112,6 +112,7 @@ pub(crate) async fn publish(
         .map_err(pg("creating the version's partition"))?;
 
     let sha256 = opened.sha256.clone();
+    let (encoding, encoding_source) = opened.source.encoding().unzip();
     let expected = existing.as_ref().map(|l| (req.layer.clone(), l.kind));
     let (summary, written) = copy_rows(
         &tx,
@@ -134,6 +135,9 @@ pub(crate) async fn publish(
             });
         }
     };
+
+    let fixed = repair(&tx, file, &fill, kind, summary.mixed_multi).await?;
+    let written = written - fixed.dropped;
 
     tx.batch_execute(&fill(include_str!("sql/index_and_attach.sql")))
         .await
@@ -185,8 +189,19 @@ pub(crate) async fn publish(
         version_id,
         year: req.year,
         label,
-        features_read: summary.features,
+        features_read: summary.read,
         features_written: written,
+        features_repaired: fixed.repaired,
+        features_rejected: summary.rejected + fixed.dropped,
+        rejections: {
+            let mut r = summary.rejections.clone();
+            r.extend(fixed.rejections);
+            r.truncate(crate::sink::MAX_EXAMPLES);
+            r
+        },
+        encoding,
+        encoding_source,
+        notes: summary.notes.iter().cloned().chain(fixed.notes).collect(),
         geometry_type: kind.as_str().into(),
         srid: crs.srid,
         srid_source: crs.source,
@@ -306,6 +321,12 @@ async fn unchanged(
         label: v.get("label"),
         features_read: count,
         features_written: count,
+        features_repaired: 0,
+        features_rejected: 0,
+        rejections: Vec::new(),
+        encoding: None,
+        encoding_source: None,
+        notes: vec!["the same file is already this version: nothing was read".into()],
         geometry_type: layer.kind.as_str().into(),
         srid,
         srid_source: crs.source.clone(),
@@ -437,4 +458,80 @@ fn copy_error(file: &Path, e: tokio_postgres::Error) -> IngestError {
         },
         None => IngestError::pg(file, "copying the features")(e),
     }
+}
+
+/// What the repair step changed.
+struct Repaired {
+    repaired: u64,
+    dropped: u64,
+    rejections: Vec<crate::sink::Rejection>,
+    notes: Vec<String>,
+}
+
+/// Repairs invalid geometries with `ST_MakeValid` (keeping the layer's dimension), drops those
+/// with nothing left, and promotes single geometries to multi when the version mixes them
+/// (the reader saw both, or a repair split a polygon). Runs on the unattached partition.
+async fn repair(
+    tx: &Transaction<'_>,
+    file: &Path,
+    fill: &impl Fn(&str) -> String,
+    kind: GeometryKind,
+    mixed: bool,
+) -> Result<Repaired, IngestError> {
+    let pg = |context: &str| IngestError::pg(file, context.to_owned());
+    let dim: i32 = match kind {
+        GeometryKind::Point => 1,
+        GeometryKind::Line => 2,
+        GeometryKind::Polygon => 3,
+    };
+    let rows = tx
+        .query(&fill(include_str!("sql/repair.sql")), &[&dim])
+        .await
+        .map_err(pg("repairing invalid geometries"))?;
+    let mut out = Repaired {
+        repaired: 0,
+        dropped: 0,
+        rejections: Vec::new(),
+        notes: Vec::new(),
+    };
+    let mut empty = Vec::new();
+    for row in &rows {
+        let fid: i64 = row.get(0);
+        if row.get::<_, bool>(1) {
+            empty.push(fid);
+            out.rejections.push(crate::sink::Rejection {
+                feature: u64::try_from(fid).unwrap_or(0),
+                field: Some("geometry".into()),
+                reason: format!(
+                    "invalid {kind} geometry with no {kind} left after ST_MakeValid (fid {fid})"
+                ),
+            });
+        } else {
+            out.repaired += 1;
+        }
+    }
+    if !empty.is_empty() {
+        out.dropped = tx
+            .execute(&fill(include_str!("sql/drop_empty.sql")), &[&empty])
+            .await
+            .map_err(pg("dropping geometries that repair emptied"))?;
+    }
+    if out.repaired > 0 {
+        out.notes.push(format!(
+            "{} invalid geometries repaired with ST_MakeValid",
+            out.repaired
+        ));
+    }
+    if mixed || out.repaired > 0 {
+        let promoted = tx
+            .execute(&fill(include_str!("sql/promote_multi.sql")), &[])
+            .await
+            .map_err(pg("promoting single geometries to multi"))?;
+        if promoted > 0 {
+            out.notes.push(format!(
+                "{promoted} single geometries promoted to multi (the file mixes single and multi types)"
+            ));
+        }
+    }
+    Ok(out)
 }

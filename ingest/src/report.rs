@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub use crate::sink::Rejection;
+
 /// The outcome of one successful [`crate::ingest`] call.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IngestReport {
@@ -14,6 +16,19 @@ pub struct IngestReport {
     pub label: String,
     pub features_read: u64,
     pub features_written: u64,
+    /// Invalid geometries repaired with `ST_MakeValid` (and still written).
+    pub features_repaired: u64,
+    /// Features not written (null or empty geometry, deleted records, nothing left after
+    /// repair); the first few are in `rejections`.
+    pub features_rejected: u64,
+    /// The first rejected features: feature number, field, reason.
+    pub rejections: Vec<Rejection>,
+    /// The text encoding of the attributes and how it was found (`None` for formats that are
+    /// always UTF-8 and said nothing).
+    pub encoding: Option<String>,
+    pub encoding_source: Option<String>,
+    /// What was changed on the way in: Z/M dropped, types promoted to multi, ...
+    pub notes: Vec<String>,
     /// `point`, `line` or `polygon`.
     pub geometry_type: String,
     /// The SRID the geometries are stored in (the file's own).

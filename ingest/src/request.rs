@@ -5,7 +5,7 @@ use std::path::PathBuf;
 /// One file to publish as a new version of a layer.
 #[derive(Debug, Clone, Default)]
 pub struct IngestRequest {
-    /// The GeoJSON or GeoPackage file.
+    /// The file (GeoJSON, GeoPackage, Shapefile, FlatGeobuf, CSV, or a .zip of one).
     pub path: PathBuf,
     /// Layer id (`^[a-z][a-z0-9_]{0,62}$`); created if new.
     pub layer: String,
@@ -17,6 +17,9 @@ pub struct IngestRequest {
     pub label: Option<String>,
     /// EPSG code overriding whatever CRS the file declares.
     pub srid: Option<i32>,
+    /// Text encoding of a shapefile's `.dbf` or a CSV (`UTF-8`, `GBK`, `GB18030`,
+    /// `ISO-8859-1`, ...), overriding the `.cpg`, the language byte and detection.
+    pub encoding: Option<String>,
     /// GeoPackage feature table; required when the file holds several.
     pub source_layer: Option<String>,
     /// Chinese title of a new layer (default: the layer id).
@@ -31,6 +34,30 @@ pub struct IngestRequest {
     pub class_field: Option<String>,
     /// Who ingests (user or connector name), kept on the version.
     pub ingested_by: String,
+    /// Attributes renamed to canonical names as they are read (the survey connector's DLTB
+    /// field table); empty for an ordinary ingest.
+    pub field_aliases: Vec<FieldAlias>,
+}
+
+/// One canonical attribute name and the spellings that stand for it in files.
+///
+/// Per feature, unless an attribute spelled exactly `canonical` exists, one attribute is renamed
+/// `canonical`: one equal to it in another case, else the first of `variants` present (any
+/// case). Other spellings stay as they are, so no value is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldAlias {
+    pub canonical: String,
+    pub variants: Vec<String>,
+}
+
+impl FieldAlias {
+    /// The attribute among `names` to rename `canonical`, in the order of preference above.
+    pub fn pick<'a>(&self, names: impl Iterator<Item = &'a str> + Clone) -> Option<String> {
+        std::iter::once(self.canonical.as_str())
+            .chain(self.variants.iter().map(String::as_str))
+            .find_map(|want| names.clone().find(|n| n.eq_ignore_ascii_case(want)))
+            .map(str::to_owned)
+    }
 }
 
 impl IngestRequest {

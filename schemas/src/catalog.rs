@@ -29,6 +29,8 @@ pub struct Layer {
     pub theme_name_en: String,
     pub geometry_type: String,
     pub access_level: String,
+    /// Departments a restricted layer is shared with, besides its owner (sorted).
+    pub shared_with: Vec<String>,
     pub class_field: Option<String>,
     pub versions: Vec<LayerVersion>,
 }
@@ -93,6 +95,7 @@ impl Catalog {
                 theme_name_en: r.get("theme_name_en"),
                 geometry_type: r.get("geometry_type"),
                 access_level: r.get("access_level"),
+                shared_with: r.get("shared_with"),
                 class_field: r.get("class_field"),
                 versions: Vec::new(),
             })

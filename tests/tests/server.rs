@@ -49,6 +49,7 @@ async fn server(db: &TestDb) -> Router {
         database_url: db.url.clone(),
         viewer_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../viewer"),
         pool_size: 4,
+        tile_cache_mb: 64,
     };
     app(AppState::new(&config).await.unwrap())
 }

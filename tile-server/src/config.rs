@@ -11,6 +11,8 @@ pub struct ServerConfig {
     pub viewer_dir: PathBuf,
     /// Connections in the pool shared by tiles and the API.
     pub pool_size: usize,
+    /// MiB of gzip-compressed tiles kept in memory; 0 disables the tile cache.
+    pub tile_cache_mb: u64,
 }
 
 impl ServerConfig {

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use onemap_access::AccessError;
 use serde_json::json;
 
 /// What a request can fail with.
@@ -14,6 +15,11 @@ pub enum ServerError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// Missing, malformed, unknown or revoked credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error(transparent)]
+    Access(#[from] onemap_access::AccessError),
     #[error(transparent)]
     Schema(#[from] onemap_schemas::SchemaError),
     #[error("database: {0}")]
@@ -22,6 +28,9 @@ pub enum ServerError {
     Tiles(#[from] martin_core::tiles::MartinCoreError),
     #[error("database pool: {0}")]
     Pool(#[from] martin_core::tiles::postgres::PostgresError),
+    /// Building or caching a tile failed (the cause, shared by every request that waited).
+    #[error("tiles: {0}")]
+    Tile(String),
 }
 
 /// Result with [`ServerError`].
@@ -32,6 +41,27 @@ impl IntoResponse for ServerError {
         let (status, message) = match &self {
             Self::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            Self::Unauthorized(m) => {
+                let body = Json(json!({ "error": m }));
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                    body,
+                )
+                    .into_response();
+            }
+            Self::Access(AccessError::NotFound(m)) => (StatusCode::NOT_FOUND, m.clone()),
+            Self::Access(AccessError::Forbidden(m)) => (StatusCode::FORBIDDEN, m.clone()),
+            Self::Access(AccessError::Invalid(m)) => (StatusCode::BAD_REQUEST, m.clone()),
+            Self::Access(e @ AccessError::BadCredentials) => {
+                let body = Json(json!({ "error": e.to_string() }));
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                    body,
+                )
+                    .into_response();
+            }
             _ => {
                 tracing::error!(error = %self, "request failed");
                 (

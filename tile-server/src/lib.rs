@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 pub use config::ServerConfig;
 pub use error::{ServerError, ServerResult};
+pub use routes::{route_list, Guard, RouteInfo};
 pub use state::AppState;
 
 /// The whole application's router.
@@ -32,7 +33,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    // With the peer address, which the audit trail records as "from where".
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -26,7 +26,7 @@ impl AppState {
         let pool =
             PostgresPool::new(&config.database_url, None, None, None, config.pool_size).await?;
         let catalog = CatalogCache::start(&config.database_url, pool.clone()).await?;
-        let tiles = Arc::new(TileSources::new(pool.clone()));
+        let tiles = Arc::new(TileSources::new(pool.clone(), config.tile_cache_mb));
         Ok(Self {
             pool,
             catalog,

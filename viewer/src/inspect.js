@@ -67,9 +67,12 @@ function featuresAt(map, point, styleLayerIds, smallGeomLayerIds) {
  * @param {Map<string, object>} catalogById
  * @param {object[]} landClasses
  * @param {Map<string, string[]>} styleLayers catalog layer id -> style layer ids
- * @returns {{ close: () => void }} closes the popup (e.g. when the layers it shows are hidden)
+ * @param {{ busy?: () => boolean }} [options] `busy()` true while another tool (measuring)
+ *   owns map clicks
+ * @returns {{ close: () => void, remove: () => void }} `close` closes the popup (e.g. when the
+ *   layers it shows are hidden); `remove` also drops the document listener
  */
-export function enableInspect(map, catalogById, landClasses, styleLayers) {
+export function enableInspect(map, catalogById, landClasses, styleLayers, { busy = () => false } = {}) {
   const classByCode = new Map(landClasses.map((c) => [c.code, c]));
   const allIds = [...styleLayers.values()].flat();
   const smallGeomIds = [...styleLayers.entries()]
@@ -79,26 +82,48 @@ export function enableInspect(map, catalogById, landClasses, styleLayers) {
   const present = (ids) => ids.filter((id) => map.getLayer(id));
   const popup = new Popup({ maxWidth: '360px', className: 'onemap-popup' });
 
-  map.on('click', (e) => {
-    const features = featuresAt(map, e.point, present(allIds), present(smallGeomIds));
+  /** Opens the popup for whatever is drawn at canvas pixel `point` (closes it if nothing). */
+  const inspectAt = (point, lngLat = map.unproject(point)) => {
+    const features = featuresAt(map, point, present(allIds), present(smallGeomIds));
     if (features.length === 0) {
       popup.remove();
-      return;
+      return 0;
     }
     const content = el('div', { className: 'popup-content' },
       ...features.map((f) => featureSection(f, catalogById.get(f.layer.metadata?.[LAYER_KEY]), classByCode)));
-    popup.setLngLat(e.lngLat).setDOMContent(content).addTo(map);
+    popup.setLngLat(lngLat).setDOMContent(content).addTo(map);
+    return features.length;
+  };
+
+  map.on('click', (e) => {
+    if (busy()) return;
+    inspectAt(e.point, e.lngLat);
   });
 
   // Keyboard users can dismiss the popup without reaching its close button.
-  document.addEventListener('keydown', (e) => {
+  const onKey = (e) => {
     if (e.key === 'Escape') popup.remove();
-  });
+  };
+  document.addEventListener('keydown', onKey);
 
   map.on('mousemove', (e) => {
+    if (busy()) return;
     const hit = map.queryRenderedFeatures(e.point, { layers: present(allIds) }).length > 0;
     map.getCanvas().style.cursor = hit ? 'pointer' : '';
   });
 
-  return { close: () => popup.remove() };
+  return {
+    inspectAt,
+    // Keyboard users: what is under the centre of the map (pan with the arrow keys first).
+    inspectCentre: () => {
+      const { width, height } = map.getCanvas().getBoundingClientRect();
+      return inspectAt([width / 2, height / 2], map.getCenter());
+    },
+    close: () => popup.remove(),
+    // For maps that go away (the comparison map): the document listener would outlive them.
+    remove: () => {
+      popup.remove();
+      document.removeEventListener('keydown', onKey);
+    },
+  };
 }

@@ -1,5 +1,6 @@
 // Land-class legend for land-use layers: first-level GB/T 21010 classes with their colours,
 // each expandable to its second-level classes, so the legend stays compact.
+import { tr, other } from './i18n.js';
 
 function swatch(color) {
   const s = document.createElement('span');
@@ -12,8 +13,8 @@ function swatch(color) {
 function classLine(cls) {
   const span = document.createElement('span');
   span.className = 'legend-class';
-  span.title = cls.name_en;
-  span.append(swatch(cls.color), `${cls.code} ${cls.name_zh}`);
+  span.title = other(cls.name_zh, cls.name_en);
+  span.append(swatch(cls.color), `${cls.code} ${tr(cls.name_zh, cls.name_en)}`);
   return span;
 }
 
@@ -63,8 +64,8 @@ export function renderLegend(container, landClasses) {
   if (orphans.length > 0) {
     const head = document.createElement('span');
     head.className = 'legend-class';
-    head.title = 'Working classes of the land-use survey';
-    head.textContent = '其他工作分类';
+    head.title = other('其他工作分类', 'Working classes of the land-use survey');
+    head.textContent = tr('其他工作分类', 'Working classes of the land-use survey');
     addGroup(head, orphans);
   }
   container.append(list);

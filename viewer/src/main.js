@@ -1,25 +1,64 @@
 // Entry point: loads style, catalog and land classes from the Onemap server, builds the map,
-// the layer panel, the legend and click-inspect, and exposes `window.onemap` for tests.
+// the layer panel (with years), the legend, click-inspect, search, measuring and the year
+// comparison, and exposes `window.onemap` for tests.
 import { Map as MapLibreMap, NavigationControl, ScaleControl } from 'maplibre-gl';
 import { fetchCatalog, fetchLandClasses, fetchStyle } from './api.js';
 import { initialBounds } from './extent.js';
 import { styleLayersByCatalogId } from './style-layers.js';
+import { LayerModel, layerYears } from './layers.js';
 import { renderLayersPanel } from './layers-panel.js';
 import { renderLegend } from './legend.js';
 import { enableInspect } from './inspect.js';
+import { enableSearch } from './search.js';
+import { enableMeasure } from './measure.js';
+import { createCompare } from './compare.js';
+import { applyStaticTexts, currentLang, onLangChange, setLang, tr } from './i18n.js';
+import { CHART_PALETTE } from './palette.js';
 
 // `map` is filled in once created; `ready` settles when style and catalog have loaded and the
 // map has gone idle for the first time (tiles of the initial view drawn), or rejects on error.
-const onemap = { map: null, ready: null };
+// `timings` holds milliseconds since navigation start (performance.now()).
+const onemap = { map: null, ready: null, timings: {}, palette: CHART_PALETTE };
 window.onemap = onemap;
 
 function showError(err) {
   const box = document.getElementById('error');
-  box.textContent = `加载失败 Failed to load: ${err.message}`;
+  box.textContent = `${tr('加载失败', 'Failed to load')}: ${err.message}`;
   box.hidden = false;
 }
 
+function wireChrome(getMap) {
+  applyStaticTexts();
+  const langButton = document.getElementById('lang-toggle');
+  const showLang = () => {
+    // The button names the language it switches to, in that language.
+    const en = currentLang() === 'en';
+    langButton.textContent = en ? '中文' : 'English';
+    langButton.lang = en ? 'zh-CN' : 'en';
+    langButton.setAttribute('aria-label', en ? '切换到中文' : 'Switch to English');
+  };
+  showLang();
+  langButton.addEventListener('click', () => setLang(currentLang() === 'en' ? 'zh' : 'en'));
+  onLangChange(showLang);
+
+  const toggle = document.getElementById('panel-toggle');
+  const setCollapsed = (collapsed) => {
+    document.body.classList.toggle('panel-collapsed', collapsed);
+    toggle.setAttribute('aria-expanded', String(!collapsed));
+    toggle.dataset.zhLabel = collapsed ? '展开侧栏' : '收起侧栏';
+    toggle.dataset.enLabel = collapsed ? 'Show side panel' : 'Hide side panel';
+    toggle.setAttribute('aria-label', tr(toggle.dataset.zhLabel, toggle.dataset.enLabel));
+    toggle.firstElementChild.textContent = collapsed ? '»' : '«';
+    getMap()?.resize();
+    onemap.compare?.map?.resize();
+  };
+  toggle.addEventListener('click', () => setCollapsed(toggle.getAttribute('aria-expanded') === 'true'));
+  // Tablets in portrait and small laptops start with the map, not the panel.
+  if (window.innerWidth < 900) setCollapsed(true);
+}
+
 async function start() {
+  wireChrome(() => onemap.map);
   // Fetched together; the bounds need the catalog before the map is created so that the first
   // idle already is the fitted view.
   const [style, catalog, landClasses] = await Promise.all([
@@ -28,15 +67,28 @@ async function start() {
 
   const map = new MapLibreMap({
     container: 'map',
-    style,
+    style: structuredClone(style),
     bounds: initialBounds(catalog),
     fitBoundsOptions: { padding: 24 },
     // Without glyphs or sprites nothing needs the network beyond our own server.
     attributionControl: { compact: true },
   });
   onemap.map = map;
+  // The skip link lands on the canvas itself, where MapLibre's arrow-key panning works.
+  document.querySelector('.skip-link').addEventListener('click', (e) => {
+    e.preventDefault();
+    map.getCanvas().focus();
+  });
   // Registered before anything renders: the first idle comes after the style 'load'.
-  const firstIdle = map.once('idle');
+  const firstIdle = map.once('idle').then(() => { onemap.timings.firstIdle = performance.now(); });
+  // The first frame drawn after a land-use tile arrived: what a user perceives as "the map is
+  // there" (the first idle also waits for every other tile of the view).
+  const onParcelTile = (e) => {
+    if (e.sourceId !== 'dltb' || !e.tile) return;
+    map.off('sourcedata', onParcelTile);
+    map.once('render', () => { onemap.timings.firstParcels = performance.now(); });
+  };
+  map.on('sourcedata', onParcelTile);
   map.addControl(new NavigationControl({ visualizePitch: false }), 'top-right');
   map.addControl(new ScaleControl({ unit: 'metric' }), 'bottom-right');
 
@@ -44,21 +96,68 @@ async function start() {
   const catalogById = new Map(catalog.map((l) => [l.id, l]));
   const landUseIds = catalog.filter((l) => l.class_field).map((l) => l.id);
   const legend = document.getElementById('legend');
+  const model = new LayerModel(catalog, styleLayers, style);
+  onemap.layers = model;
 
   await map.once('load');
-  const inspect = enableInspect(map, catalogById, landClasses, styleLayers);
+  onemap.timings.styleLoad = performance.now();
+  const measure = enableMeasure(map, {
+    distance: document.getElementById('measure-distance'),
+    area: document.getElementById('measure-area'),
+    centre: document.getElementById('measure-centre'),
+    clear: document.getElementById('measure-clear'),
+    output: document.getElementById('measure-result'),
+  });
+  onemap.measure = measure;
+  model.attach(map);
+  const inspect = enableInspect(map, catalogById, landClasses, styleLayers, { busy: () => measure.mode !== null });
   // The legend is only meaningful while some land-use layer is shown.
   const updateLegend = () => {
-    legend.hidden = !landUseIds.some((id) => document.getElementById(`layer-toggle-${id}`)?.checked);
+    legend.hidden = !landUseIds.some((id) => model.get(id)?.visible);
   };
   const onToggle = () => {
     updateLegend();
     // The popup may describe a feature that is no longer drawn.
     inspect.close();
   };
-  renderLayersPanel(document.getElementById('layer-groups'), map, catalog, styleLayers, onToggle);
+  document.getElementById('inspect-centre').addEventListener('click', () => inspect.inspectCentre());
+  onemap.inspect = inspect;
+  const panel = renderLayersPanel(document.getElementById('layer-groups'), map, model, onToggle);
   renderLegend(document.getElementById('legend-body'), landClasses);
   updateLegend();
+  onemap.search = enableSearch(document.getElementById('search'), map, catalogById);
+
+  if (catalog.some((l) => layerYears(l).length > 1)) {
+    const compare = createCompare({
+      map,
+      model,
+      style,
+      area: document.getElementById('map-area'),
+      // The right side answers clicks with its own year's attributes.
+      setup: (second) => {
+        const secondInspect = enableInspect(second, catalogById, landClasses, styleLayers, { busy: () => measure.mode !== null });
+        return () => secondInspect.remove();
+      },
+    });
+    onemap.compare = compare;
+    const select = document.getElementById('compare-year');
+    select.replaceChildren(...compare.years.map((y) => Object.assign(document.createElement('option'), { value: y, textContent: y })));
+    select.addEventListener('change', () => compare.setYear(Number(select.value)));
+    compare.setYear(Number(select.value));
+    const button = document.getElementById('compare-toggle');
+    button.addEventListener('click', () => {
+      if (compare.active) compare.close(); else compare.open();
+      button.setAttribute('aria-pressed', String(compare.active));
+    });
+    for (const radio of document.querySelectorAll('input[name="compare-mode"]')) {
+      radio.addEventListener('change', () => { if (radio.checked) compare.setMode(radio.value); });
+    }
+    document.getElementById('compare').hidden = false;
+  }
+  onLangChange(() => {
+    panel.render();
+    renderLegend(document.getElementById('legend-body'), landClasses);
+  });
 
   await firstIdle;
 }

@@ -70,6 +70,19 @@ pub async fn run(ctx: &super::Context, args: DemoArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("loading {}", f.path.display()))?;
             super::ingest::print_report(&report);
         }
+        // Change-trend summary tables, once per survey year, now that the zones are loaded.
+        let mut land_use: Vec<&str> = files
+            .iter()
+            .filter(|f| f.class_field.is_some())
+            .map(|f| f.layer)
+            .collect();
+        land_use.dedup();
+        for layer in land_use {
+            let report = onemap_trends::precompute(&mut client, layer, None)
+                .await
+                .with_context(|| format!("precomputing the trends of {layer}"))?;
+            super::trends::print_precompute(&report);
+        }
         println!(
             "demo ready in {:.1} s (generation {:.1} s, ingest {:.1} s)",
             started.elapsed().as_secs_f64(),

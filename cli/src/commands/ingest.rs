@@ -8,7 +8,7 @@ use onemap_ingest::{IngestReport, IngestRequest};
 
 #[derive(Args)]
 pub struct IngestArgs {
-    /// The file to load (GeoJSON or GeoPackage).
+    /// The file to load (GeoJSON, GeoPackage, Shapefile .shp, or a .zip of one of these).
     pub file: PathBuf,
     /// Layer id (lower-case letters, digits, `_`); a new id creates the layer.
     #[arg(long)]
@@ -25,6 +25,10 @@ pub struct IngestArgs {
     /// EPSG code to use instead of the file's own CRS.
     #[arg(long)]
     pub srid: Option<i32>,
+    /// Text encoding of a shapefile's attributes or a CSV (UTF-8, GBK, GB18030, ISO-8859-1, ...),
+    /// instead of the .cpg, the DBF language byte or detection.
+    #[arg(long)]
+    pub encoding: Option<String>,
     /// GeoPackage table to load, when the file has several.
     #[arg(long)]
     pub source_layer: Option<String>,
@@ -54,16 +58,20 @@ pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
         year: args.year,
         label: args.label.clone(),
         srid: args.srid,
+        encoding: args.encoding.clone(),
         source_layer: args.source_layer.clone(),
         title_zh: args.title_zh.clone(),
         title_en: args.title_en.clone(),
         theme: args.theme.clone(),
         class_field: args.class_field.clone(),
         ingested_by: who_am_i(),
+        ..IngestRequest::default()
     };
     let report = super::with_database(ctx, async |db| {
         let mut client = db.connect().await?;
-        Ok(onemap_ingest::ingest(&mut client, &request).await?)
+        // The CLI acts as the trusted local operator; the publication is audited.
+        let acting = onemap_access::Acting::operator(who_am_i());
+        Ok(onemap_access::publish::publish(&mut client, &acting, &request).await?)
     })
     .await
     .context("nothing was published")?;
@@ -96,6 +104,29 @@ pub fn print_report(r: &IngestReport) {
         r.srid_source,
         r.duration_ms as f64 / 1000.0
     );
+    if r.features_repaired > 0 || r.features_rejected > 0 {
+        println!(
+            "  {} repaired, {} rejected",
+            r.features_repaired, r.features_rejected
+        );
+        for x in &r.rejections {
+            println!(
+                "  rejected feature {}{}: {}",
+                x.feature,
+                x.field
+                    .as_ref()
+                    .map(|f| format!(" ({f})"))
+                    .unwrap_or_default(),
+                x.reason
+            );
+        }
+    }
+    if let (Some(e), Some(s)) = (&r.encoding, &r.encoding_source) {
+        println!("  text encoding {e} ({s})");
+    }
+    for note in &r.notes {
+        println!("  note: {note}");
+    }
 }
 
 /// The name recorded as `ingested_by`.

@@ -1,11 +1,16 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod db;
 pub mod demo;
 pub mod ingest;
 pub mod layers;
 pub mod migrate;
 pub mod serve;
+pub mod survey;
+pub mod token;
+pub mod trends;
+pub mod user;
 
 use std::path::PathBuf;
 

@@ -19,6 +19,9 @@ pub struct ServeArgs {
     /// Database connections in the server's pool.
     #[arg(long, default_value_t = 16)]
     pub pool_size: usize,
+    /// MiB of memory for the tile cache (gzip-compressed tiles, keyed by layer version); 0 turns it off.
+    #[arg(long, default_value_t = 256)]
+    pub tile_cache_mb: u64,
 }
 
 pub async fn run(ctx: &super::Context, args: ServeArgs) -> anyhow::Result<()> {
@@ -41,6 +44,7 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         database_url: db.url().to_owned(),
         viewer_dir,
         pool_size: args.pool_size,
+        tile_cache_mb: args.tile_cache_mb,
     };
     let state = AppState::new(&config)
         .await

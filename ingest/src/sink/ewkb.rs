@@ -49,6 +49,8 @@ pub struct EwkbEncoder<'a> {
     stack: Vec<Open>,
     kind: Option<GeometryKind>,
     started: bool,
+    multi: bool,
+    empty: bool,
 }
 
 fn invalid(msg: impl Into<String>) -> GeozeroError {
@@ -64,7 +66,20 @@ impl<'a> EwkbEncoder<'a> {
             stack: Vec::with_capacity(4),
             kind: None,
             started: false,
+            multi: false,
+            empty: false,
         }
+    }
+
+    /// Whether the geometry was null (no events at all) or empty at its top level: such a
+    /// feature is skipped and reported rather than failing the file.
+    pub fn is_null_or_empty(&self) -> bool {
+        self.empty || !self.started
+    }
+
+    /// Whether the outermost geometry is a multi type.
+    pub fn is_multi(&self) -> bool {
+        self.multi
     }
 
     /// The dimension of the encoded geometry; `None` if nothing was encoded.
@@ -94,6 +109,7 @@ impl<'a> EwkbEncoder<'a> {
         }
         if self.stack.is_empty() {
             self.kind = Some(kind);
+            self.multi = matches!(wkb_type, MULTIPOINT | MULTILINESTRING | MULTIPOLYGON);
         }
         self.header(wkb_type);
         self.started = true;
@@ -102,6 +118,9 @@ impl<'a> EwkbEncoder<'a> {
 
     fn count(&mut self, size: usize, what: &str) -> Result<()> {
         if size == 0 {
+            if self.stack.is_empty() {
+                self.empty = true;
+            }
             return Err(invalid(format!("empty {what}")));
         }
         let n = u32::try_from(size).map_err(|_| invalid(format!("{what} too large")))?;
@@ -109,7 +128,9 @@ impl<'a> EwkbEncoder<'a> {
         Ok(())
     }
 
-    fn unsupported(what: &str) -> Result<()> {
+    fn unsupported(&mut self, what: &str) -> Result<()> {
+        // Not a null geometry: one we cannot store, which fails the file.
+        self.started = true;
         Err(invalid(format!(
             "{what} geometries are not supported yet; convert them first \
              (e.g. `ogr2ogr -nlt CONVERT_TO_LINEAR` for curves)"
@@ -152,6 +173,9 @@ impl GeomProcessor for EwkbEncoder<'_> {
     }
 
     fn empty_point(&mut self, _idx: usize) -> Result<()> {
+        if self.stack.is_empty() {
+            self.empty = true;
+        }
         Err(invalid("empty point"))
     }
 
@@ -200,6 +224,9 @@ impl GeomProcessor for EwkbEncoder<'_> {
                 )));
             }
         } else {
+            if size == 0 && self.stack.is_empty() {
+                self.empty = true;
+            }
             self.begin(LINESTRING, GeometryKind::Line)?;
             if size < 2 {
                 return Err(invalid(format!(
@@ -279,39 +306,39 @@ impl GeomProcessor for EwkbEncoder<'_> {
     }
 
     fn geometrycollection_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("GeometryCollection")
+        self.unsupported("GeometryCollection")
     }
 
     fn circularstring_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("curved (CircularString)")
+        self.unsupported("curved (CircularString)")
     }
 
     fn compoundcurve_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("curved (CompoundCurve)")
+        self.unsupported("curved (CompoundCurve)")
     }
 
     fn curvepolygon_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("curved (CurvePolygon)")
+        self.unsupported("curved (CurvePolygon)")
     }
 
     fn multicurve_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("curved (MultiCurve)")
+        self.unsupported("curved (MultiCurve)")
     }
 
     fn multisurface_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("MultiSurface")
+        self.unsupported("MultiSurface")
     }
 
     fn triangle_begin(&mut self, _tagged: bool, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("Triangle")
+        self.unsupported("Triangle")
     }
 
     fn polyhedralsurface_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("PolyhedralSurface")
+        self.unsupported("PolyhedralSurface")
     }
 
     fn tin_begin(&mut self, _size: usize, _idx: usize) -> Result<()> {
-        Self::unsupported("TIN")
+        self.unsupported("TIN")
     }
 }
 

@@ -4,7 +4,9 @@
 mod copy;
 mod ewkb;
 
-pub use copy::{FieldProblem, RowSink, SinkSummary, COPY_HEADER, COPY_TRAILER};
+pub use copy::{
+    FieldProblem, Rejection, RowSink, SinkSummary, COPY_HEADER, COPY_TRAILER, MAX_EXAMPLES,
+};
 pub use ewkb::EwkbEncoder;
 
 use std::fmt;

@@ -176,10 +176,8 @@ fn push_feature(sink: &mut RowSink, f: FeatureIn) -> Result<(), IngestError> {
         }
     }
     if f.geometry.is_null() {
-        return Err(sink.feature_error(
-            Some("geometry"),
-            "the feature has no geometry (null geometries are not supported yet)",
-        ));
+        sink.skip(Some("geometry"), "null geometry (skipped)");
+        return Ok(());
     }
     let fid = i64::try_from(sink.next_feature()).unwrap_or(i64::MAX);
     sink.push(

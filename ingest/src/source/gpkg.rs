@@ -243,12 +243,11 @@ impl FeatureSource for GpkgSource {
             let blob = match row.get_ref(1) {
                 Ok(ValueRef::Blob(b)) => b,
                 Ok(ValueRef::Null) => {
-                    return Err(sink.feature_error(
+                    sink.skip(
                         Some("geometry"),
-                        format!(
-                            "feature (fid {fid}) has no geometry (null geometries are not supported yet)"
-                        ),
-                    ));
+                        format!("fid {fid}: null geometry (skipped)"),
+                    );
+                    continue;
                 }
                 Ok(_) => {
                     return Err(sink.feature_error(

@@ -2,8 +2,13 @@
 //! metadata (CRS, declared geometry type); [`FeatureSource::read`] then streams the features
 //! into a [`RowSink`] on a blocking thread.
 
+mod archive;
+mod csv;
+mod fgb;
 mod geojson;
 mod gpkg;
+mod shapefile;
+pub(crate) mod text_encoding;
 
 use std::io::Read;
 use std::path::Path;
@@ -29,6 +34,17 @@ pub trait FeatureSource: Send {
     /// Why [`FeatureSource::crs`] is `None`, for the error message.
     fn crs_problem(&self) -> String;
 
+    /// The CRS as WKT (a shapefile's `.prj`), to be identified when [`FeatureSource::crs`]
+    /// is `None`.
+    fn wkt(&self) -> Option<String> {
+        None
+    }
+
+    /// The text encoding and how it was found, for formats where it varies.
+    fn encoding(&self) -> Option<(String, String)> {
+        None
+    }
+
     /// The geometry dimension the file declares up front, if it does (GeoPackage does).
     fn declared_kind(&self) -> Option<GeometryKind> {
         None
@@ -47,14 +63,71 @@ pub struct Opened {
 /// The formats we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
+    Zip,
     GeoJson,
     GeoPackage,
+    Shapefile,
+    Csv,
+    FlatGeobuf,
 }
 
-/// Opens `req.path` (blocking: call it from a blocking thread).
+/// Opens `req.path` (blocking: call it from a blocking thread). With field aliases in the
+/// request, the source is wrapped so that the sink renames attributes as they are written.
 pub fn open(req: &IngestRequest) -> Result<Opened, IngestError> {
+    let opened = open_path(req)?;
+    if req.field_aliases.is_empty() {
+        return Ok(opened);
+    }
+    Ok(Opened {
+        source: Box::new(Aliased {
+            inner: opened.source,
+            aliases: req.field_aliases.clone(),
+        }),
+        sha256: opened.sha256,
+    })
+}
+
+/// A source whose attributes are renamed to canonical names on the way into the sink.
+struct Aliased {
+    inner: Box<dyn FeatureSource>,
+    aliases: Vec<crate::FieldAlias>,
+}
+
+impl FeatureSource for Aliased {
+    fn crs(&self) -> Option<Crs> {
+        self.inner.crs()
+    }
+
+    fn crs_problem(&self) -> String {
+        self.inner.crs_problem()
+    }
+
+    fn wkt(&self) -> Option<String> {
+        self.inner.wkt()
+    }
+
+    fn encoding(&self) -> Option<(String, String)> {
+        self.inner.encoding()
+    }
+
+    fn declared_kind(&self) -> Option<GeometryKind> {
+        self.inner.declared_kind()
+    }
+
+    fn read(&mut self, sink: &mut RowSink) -> Result<(), IngestError> {
+        sink.rename_fields(self.aliases.clone());
+        self.inner.read(sink)
+    }
+}
+
+/// Opens `req.path` by its format, archives included.
+fn open_path(req: &IngestRequest) -> Result<Opened, IngestError> {
     let path = req.path.as_path();
     match detect(path)? {
+        Format::Zip => {
+            let sha256 = sha256_file(path)?;
+            archive::open(req, sha256)
+        }
         Format::GeoJson => {
             // GeoJSON is parsed from memory anyway, so hash the same bytes.
             let bytes = std::fs::read(path).map_err(IngestError::io(path))?;
@@ -65,9 +138,32 @@ pub fn open(req: &IngestRequest) -> Result<Opened, IngestError> {
                 sha256,
             })
         }
+        Format::Shapefile => {
+            let (source, sha256) = shapefile::ShapefileSource::open(path, req.encoding.as_deref())?;
+            Ok(Opened {
+                source: Box::new(source),
+                sha256,
+            })
+        }
         Format::GeoPackage => {
             let sha256 = sha256_file(path)?;
             let source = gpkg::GpkgSource::open(path, req.source_layer.as_deref())?;
+            Ok(Opened {
+                source: Box::new(source),
+                sha256,
+            })
+        }
+        Format::Csv => {
+            let sha256 = sha256_file(path)?;
+            let source = csv::CsvSource::open(path, req.encoding.as_deref())?;
+            Ok(Opened {
+                source: Box::new(source),
+                sha256,
+            })
+        }
+        Format::FlatGeobuf => {
+            let sha256 = sha256_file(path)?;
+            let source = fgb::FgbSource::open(path)?;
             Ok(Opened {
                 source: Box::new(source),
                 sha256,
@@ -83,14 +179,24 @@ fn detect(path: &Path) -> Result<Format, IngestError> {
     match ext.as_deref() {
         Some("geojson" | "json") => return Ok(Format::GeoJson),
         Some("gpkg") => return Ok(Format::GeoPackage),
+        Some("shp") => return Ok(Format::Shapefile),
+        Some("zip") => return Ok(Format::Zip),
+        Some("csv") => return Ok(Format::Csv),
+        Some("fgb") => return Ok(Format::FlatGeobuf),
         _ => {}
     }
     let mut head = [0u8; 64];
     let mut file = std::fs::File::open(path).map_err(IngestError::io(path))?;
     let n = file.read(&mut head).map_err(IngestError::io(path))?;
     let head = &head[..n];
+    if head.starts_with(b"PK\x03\x04") {
+        return Ok(Format::Zip);
+    }
     if head.starts_with(b"SQLite format 3\0") {
         return Ok(Format::GeoPackage);
+    }
+    if head.starts_with(b"fgb\x03") {
+        return Ok(Format::FlatGeobuf);
     }
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     if text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {

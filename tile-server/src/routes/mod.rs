@@ -1,46 +1,295 @@
-//! The router. Every route that reads layers gets the caller's [`Principal`] from the
-//! [`Caller`] extractor and reaches layers only through the catalog's authorized view.
+//! The router, built only from [`routes()`]: the list of every mounted route with its
+//! [`Guard`] (who may reach it). The authorization-matrix and SQL-injection tests
+//! (tests/tests/access.rs) walk this list, so a new route is tested for every role and access
+//! level without anyone remembering to add it.
+//!
+//! **To add a route:** write the handler in its own module, then add one line to `routes()`:
+//! `get("/api/things/{layer}", Guard::Layer, &["year"], things::things_get)`: the path, its
+//! guard, the query parameters it reads (the injection test probes each of them), and the
+//! handler. Name a layer in the path `{id}` or `{layer}`. Reach layers only through the
+//! catalog's `visible(who)` / `layer(who, id)` with the principal from [`Caller`] (they call
+//! `authz::can_read`, the single authorization point). Do not call `.route` on the router
+//! anywhere else: only the viewer's static files are mounted outside the list.
 
+mod audit;
 mod features;
 mod health;
 mod layers;
+mod session;
 mod style;
 mod tiles;
+mod trends;
 mod viewer;
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{self, MethodRouter};
 use axum::Router;
 use onemap_schemas::authz::Principal;
 
+use crate::error::ServerError;
 use crate::state::AppState;
 
+/// Who may reach a route; the authorization-matrix test asserts each guard for every role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Guard {
+    /// Health and reference tables: the same answer for everyone, no layer in it.
+    Open,
+    /// Lists layers (catalog, style): 200 for everyone, holding only what `can_read` allows.
+    Catalog,
+    /// Names one layer in its path (`{id}` or `{layer}`): 404 unless `can_read`.
+    Layer,
+    /// The audit trail: auditors and admins; 404 for everyone else.
+    Audit,
+    /// Signing in and out (POST with a JSON body), tested on their own.
+    Session,
+    /// Names layers in its query string (`layer`, `zone_layer`): 404 unless `can_read` for
+    /// each of them (the trend analytics).
+    LayerQuery,
+    /// Changes one layer named in its path (PUT with a JSON body): 404 unless `can_read`,
+    /// 403 unless `can_change_access` / `can_publish` (editors of the owner, admins).
+    LayerWrite,
+}
+
+/// One mounted route, as the tests see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: Method,
+    /// axum path template, e.g. `/tiles/{layer}/{z}/{x}/{y}`.
+    pub path: &'static str,
+    pub guard: Guard,
+    /// The query parameters the handler reads.
+    pub query: &'static [&'static str],
+}
+
+/// A route: what the tests see, and the handler that serves it.
+pub struct Route {
+    pub info: RouteInfo,
+    handler: MethodRouter<AppState>,
+}
+
+fn get<H, T>(path: &'static str, guard: Guard, query: &'static [&'static str], h: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let info = RouteInfo {
+        method: Method::GET,
+        path,
+        guard,
+        query,
+    };
+    Route {
+        info,
+        handler: routing::get(h),
+    }
+}
+
+fn put<H, T>(path: &'static str, guard: Guard, query: &'static [&'static str], h: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let info = RouteInfo {
+        method: Method::PUT,
+        path,
+        guard,
+        query,
+    };
+    Route {
+        info,
+        handler: routing::put(h),
+    }
+}
+
+fn post<H, T>(path: &'static str, guard: Guard, query: &'static [&'static str], h: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let info = RouteInfo {
+        method: Method::POST,
+        path,
+        guard,
+        query,
+    };
+    Route {
+        info,
+        handler: routing::post(h),
+    }
+}
+
+/// Every route of the API, tiles and style. The router mounts exactly these.
+pub fn routes() -> Vec<Route> {
+    use Guard::*;
+    vec![
+        get("/health", Open, &[], health::health_get),
+        get("/api/layers", Catalog, &[], layers::layers_list),
+        get("/api/layers/{id}", Layer, &[], layers::layer_get),
+        get(
+            "/api/layers/{id}/features",
+            Layer,
+            &["year", "bbox", "limit", "offset"],
+            features::features_list,
+        ),
+        get("/api/land-classes", Open, &[], layers::land_classes_list),
+        get("/api/departments", Open, &[], layers::departments_list),
+        get("/api/themes", Open, &[], layers::themes_list),
+        get("/style.json", Catalog, &[], style::style_get),
+        get("/tiles/{layer}", Layer, &["year"], tiles::tilejson_get),
+        get(
+            "/tiles/{layer}/{z}/{x}/{y}",
+            Layer,
+            &["year"],
+            tiles::tile_get,
+        ),
+        get("/api/me", Open, &[], session::me_get),
+        post("/api/login", Session, &[], session::login_post),
+        post("/api/logout", Session, &[], session::logout_post),
+        get(
+            "/api/audit",
+            Audit,
+            &["format", "limit", "offset"],
+            audit::audit_list,
+        ),
+        put("/api/layers/{id}/access", LayerWrite, &[], session::access_put),
+        get(
+            "/api/trends/area",
+            LayerQuery,
+            trends::QUERY,
+            trends::trends_area,
+        ),
+        get(
+            "/api/trends/transitions",
+            LayerQuery,
+            trends::QUERY,
+            trends::trends_transitions,
+        ),
+        get(
+            "/api/changes",
+            LayerQuery,
+            trends::QUERY,
+            trends::changes_list,
+        ),
+    ]
+}
+
+/// What the router mounts (for tests and documentation).
+pub fn route_list() -> Vec<RouteInfo> {
+    routes().into_iter().map(|r| r.info).collect()
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health::health_get))
-        .route("/api/layers", get(layers::layers_list))
-        .route("/api/layers/{id}", get(layers::layer_get))
-        .route("/api/layers/{id}/features", get(features::features_list))
-        .route("/api/land-classes", get(layers::land_classes_list))
-        .route("/api/departments", get(layers::departments_list))
-        .route("/api/themes", get(layers::themes_list))
-        .route("/style.json", get(style::style_get))
-        .route("/tiles/{layer}", get(tiles::tilejson_get))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile_get))
-        .with_state(state.clone());
-    api.merge(viewer::router(&state.viewer_dir))
+    let mut api = Router::new();
+    for r in routes() {
+        api = api.route(r.info.path, r.handler);
+    }
+    api.with_state(state.clone())
+        .merge(viewer::router(&state.viewer_dir))
+        .layer(middleware::from_fn_with_state(state, authenticate))
+        .layer(middleware::map_response(security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// The authenticated caller. Until users exist (a later issue), everyone is anonymous.
+/// Headers every response carries (401s from [`authenticate`] included).
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Resolves the caller once per request, for every route (static files included), and
+/// stores the [`Principal`] in the request's extensions for [`Caller`]. Without an
+/// `Authorization` header the caller is anonymous; with `Authorization: Bearer TOKEN` the
+/// token's user. A malformed, unknown or revoked token is refused with 401 (and audited),
+/// never downgraded to anonymous.
+async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ServerError> {
+    let who = match request.headers().get(header::AUTHORIZATION) {
+        None => Principal::Anonymous,
+        Some(value) => {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default();
+            let mut conn = state.pool.get().await?;
+            match onemap_access::tokens::resolve(&**conn, token).await? {
+                Some(who) => who,
+                None => {
+                    let from = request
+                        .extensions()
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.to_string());
+                    let acting = onemap_access::Acting::new(Principal::Anonymous, from);
+                    onemap_access::audit::record(
+                        &mut conn,
+                        &acting,
+                        "auth.token_rejected",
+                        Some(request.uri().path()),
+                        &serde_json::json!({ "method": request.method().as_str() }),
+                    )
+                    .await?;
+                    return Err(ServerError::Unauthorized(
+                        "invalid or revoked token".to_owned(),
+                    ));
+                }
+            }
+        }
+    };
+    request.extensions_mut().insert(who);
+    Ok(next.run(request).await)
+}
+
+/// The caller, as [`authenticate`] resolved it (anonymous if it did not run).
 pub struct Caller(pub Principal);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(Principal::Anonymous))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+}
+
+/// The client's socket address, when the server was started with connection info.
+pub(crate) fn client_addr(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string())
+}
+
+/// The client address as an extractor (for handlers that audit).
+pub struct ClientAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(parts)))
     }
 }
 

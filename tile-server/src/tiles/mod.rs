@@ -1,9 +1,13 @@
 //! Vector tiles: one martin-core `PostgresSource` per catalog layer, running SQL generated from
-//! the catalog (see `sql.rs`), and the TileJSON that describes each layer.
+//! the catalog (see `sql.rs`); generalised land use for low zooms (`generalise.rs`); a tile
+//! cache keyed by layer version (`cache.rs`); and the TileJSON that describes each layer.
 
+mod cache;
+mod generalise;
 mod sources;
 mod sql;
 mod tilejson;
 
+pub use cache::CachedTile;
 pub use sources::TileSources;
-pub use tilejson::layer_tilejson;
+pub use tilejson::{composite_tilejson, layer_tilejson};

@@ -1,4 +1,7 @@
-//! The tile sources, one martin-core `PostgresSource` per layer, created when first asked for.
+//! Where tiles come from: one martin-core `PostgresSource` per layer for tiles drawn from the
+//! features, the generalised tables for low-zoom land use, and the version-keyed cache in
+//! front of both. Composite tiles are the per-layer tiles concatenated (an MVT is a sequence of
+//! layer messages, so concatenated tiles are one valid tile).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -9,30 +12,83 @@ use martin_core::CacheZoomRange;
 use martin_tile_utils::{Encoding, Format, TileCoord, TileInfo};
 use onemap_schemas::catalog::{Layer, LayerVersion};
 
-use super::sql::tile_query;
+use super::cache::{CachedTile, TileCache, TileKey};
+use super::generalise::{Generaliser, GENERALISED_MAX_ZOOM, GENERALISE_MIN_FEATURES};
+use super::sql::{generalised_query, tile_query};
 use crate::error::ServerResult;
 
-/// Holds the sources by layer key.
+/// Holds the sources by layer key, the cache and the generaliser.
 pub struct TileSources {
     pool: PostgresPool,
     sources: RwLock<HashMap<(i32, String), Arc<PostgresSource>>>,
+    cache: TileCache,
+    generaliser: Arc<Generaliser>,
+    generalised_sql: String,
 }
 
 impl TileSources {
-    pub fn new(pool: PostgresPool) -> Self {
+    /// Sources over `pool` with a cache of `cache_mb` MiB (0: no cache).
+    pub fn new(pool: PostgresPool, cache_mb: u64) -> Self {
         Self {
             pool,
             sources: RwLock::default(),
+            cache: TileCache::new(cache_mb),
+            generaliser: Arc::default(),
+            generalised_sql: generalised_query(),
         }
     }
 
-    /// The tile of `version` of `layer` at `xyz`. The caller has authorized the layer.
+    /// The tile at `xyz` of the given layer versions, one MVT layer each, in order. The caller
+    /// has authorized every layer: this must only ever be reached after `catalog.layer(who, ..)`.
     pub async fn tile(
+        &self,
+        layers: &[(&Layer, &LayerVersion)],
+        xyz: TileCoord,
+    ) -> ServerResult<Arc<CachedTile>> {
+        let key = TileKey {
+            versions: layers.iter().map(|(_, v)| v.id).collect(),
+            z: xyz.z,
+            x: xyz.x,
+            y: xyz.y,
+        };
+        let load = async {
+            let raw = match layers {
+                [(layer, version)] => self.layer_tile(layer, version, xyz).await?,
+                _ => {
+                    let mut raw = Vec::new();
+                    for &(layer, version) in layers {
+                        let one = Box::pin(self.tile(&[(layer, version)], xyz)).await?;
+                        raw.extend_from_slice(&one.raw()?);
+                    }
+                    raw
+                }
+            };
+            Ok(Arc::new(CachedTile::new(&key, &raw)?))
+        };
+        self.cache.get_or_load(key.clone(), load).await
+    }
+
+    /// One layer's tile, uncompressed, from the database.
+    async fn layer_tile(
         &self,
         layer: &Layer,
         version: &LayerVersion,
         xyz: TileCoord,
     ) -> ServerResult<Vec<u8>> {
+        if let Some(field) = layer
+            .class_field
+            .as_deref()
+            .filter(|_| layer.geometry_type == "polygon")
+            .filter(|_| version.feature_count >= GENERALISE_MIN_FEATURES)
+        {
+            if xyz.z <= GENERALISED_MAX_ZOOM {
+                self.generaliser
+                    .ensure(&self.pool, version.id, field)
+                    .await?;
+                return self.generalised_tile(layer, version, field, xyz).await;
+            }
+            self.generaliser.prepare(&self.pool, version.id, field);
+        }
         let source = self.source(layer);
         // Quoted so that martin-core's JSON parsing of query values keeps the id a string.
         let query = UrlQuery::from([
@@ -43,6 +99,31 @@ impl TileSources {
             ("version".to_owned(), version.id.to_string()),
         ]);
         Ok(source.get_tile(xyz, Some(&query)).await?)
+    }
+
+    async fn generalised_tile(
+        &self,
+        layer: &Layer,
+        version: &LayerVersion,
+        class_field: &str,
+        xyz: TileCoord,
+    ) -> ServerResult<Vec<u8>> {
+        let conn = self.pool.get().await?;
+        let row = conn
+            .query_one(
+                &self.generalised_sql,
+                &[
+                    &i32::from(xyz.z),
+                    // z ≤ 24, so x and y fit an int4.
+                    &i32::try_from(xyz.x).unwrap_or(i32::MAX),
+                    &i32::try_from(xyz.y).unwrap_or(i32::MAX),
+                    &version.id,
+                    &layer.id,
+                    &class_field,
+                ],
+            )
+            .await?;
+        Ok(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default())
     }
 
     fn source(&self, layer: &Layer) -> Arc<PostgresSource> {

@@ -27,6 +27,17 @@ pub fn tile_query(geometry_type: &str) -> String {
     )
 }
 
+/// The tile query of generalised land use (see `generalise.rs`): z, x, y as `$1..$3`, then the
+/// version id, the MVT layer name and the class field name.
+pub fn generalised_query() -> String {
+    format!(
+        include_str!("../sql/tile_generalised.sql"),
+        extent = EXTENT,
+        buffer = BUFFER,
+        margin = f64::from(BUFFER) / f64::from(EXTENT),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

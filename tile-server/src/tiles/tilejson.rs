@@ -52,3 +52,52 @@ pub fn layer_tilejson(
         }],
     })
 }
+
+/// TileJSON for several layers served as one tile (`/tiles/a,b/{z}/{x}/{y}`): one vector layer
+/// per layer, bounds covering them all.
+pub fn composite_tilejson(
+    base: &str,
+    layers: &[(&Layer, &LayerVersion)],
+    year: Option<i32>,
+) -> Value {
+    let ids: Vec<&str> = layers.iter().map(|(l, _)| l.id.as_str()).collect();
+    let parts: Vec<Value> = layers
+        .iter()
+        .map(|(l, v)| layer_tilejson(base, l, v, year))
+        .collect();
+    let mut bounds = [180.0_f64, 90.0, -180.0, -90.0];
+    for p in &parts {
+        if let Some(b) = p["bounds"].as_array() {
+            let b: Vec<f64> = b.iter().filter_map(Value::as_f64).collect();
+            bounds = [
+                bounds[0].min(b[0]),
+                bounds[1].min(b[1]),
+                bounds[2].max(b[2]),
+                bounds[3].max(b[3]),
+            ];
+        }
+    }
+    let center = [
+        f64::midpoint(bounds[0], bounds[2]),
+        f64::midpoint(bounds[1], bounds[3]),
+        8.0,
+    ];
+    let query = year.map(|y| format!("?year={y}")).unwrap_or_default();
+    let names: Vec<&str> = layers.iter().map(|(l, _)| l.title_zh.as_str()).collect();
+    let vector_layers: Vec<Value> = parts
+        .iter()
+        .flat_map(|p| p["vector_layers"].as_array().cloned().unwrap_or_default())
+        .collect();
+    json!({
+        "tilejson": "3.0.0",
+        "name": names.join(" + "),
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{}/{{z}}/{{x}}/{{y}}{query}", ids.join(","))],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": bounds,
+        "center": center,
+        "vector_layers": vector_layers,
+    })
+}

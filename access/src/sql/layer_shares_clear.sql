@@ -1,0 +1,1 @@
+DELETE FROM onemap.layer_shares WHERE layer_key = $1

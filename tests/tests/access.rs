@@ -1,0 +1,693 @@
+//! Access control through the HTTP server: an authorization matrix generated from the
+//! router's own route list (every route × every role × every access level), SQL-injection
+//! probes on every parameter of every route, and the bearer-token life cycle.
+
+mod helpers;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use helpers::{fixture, TestDb};
+use http_body_util::BodyExt;
+use onemap_access::{layers, publish, tokens, users, Acting, Role};
+use onemap_ingest::IngestRequest;
+use onemap_tile_server::{app, route_list, AppState, Guard, RouteInfo, ServerConfig};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The owner department of every test layer, a department it is shared with, and one it is not.
+const OWNER: &str = "zrzy";
+const SHARED: &str = "sthj";
+const OTHER: &str = "lcj";
+
+/// The test layers, one per access level; their ids never occur in one another.
+const LEVELS: [(&str, &str); 3] = [
+    ("acc_public", "public"),
+    ("acc_internal", "internal"),
+    ("acc_restricted", "restricted"),
+];
+
+/// The callers: a name, and the department and role of their user (none for anonymous).
+const CALLERS: [(&str, Option<(&str, Role)>); 7] = [
+    ("anonymous", None),
+    ("owner_viewer", Some((OWNER, Role::Viewer))),
+    ("owner_editor", Some((OWNER, Role::Editor))),
+    ("owner_admin", Some((OWNER, Role::Admin))),
+    ("owner_auditor", Some((OWNER, Role::Auditor))),
+    ("other_viewer", Some((OTHER, Role::Viewer))),
+    ("shared_viewer", Some((SHARED, Role::Viewer))),
+];
+
+/// What the rules say, written out independently of `authz::can_read`.
+fn may_read(caller: &str, level: &str) -> bool {
+    match level {
+        "public" => true,
+        "internal" => caller != "anonymous",
+        "restricted" => caller.starts_with("owner_") || caller == "shared_viewer",
+        _ => unreachable!(),
+    }
+}
+
+/// Publishing and changing access: editors of the owner department, and admins.
+fn may_write(caller: &str) -> bool {
+    caller == "owner_editor" || caller == "owner_admin"
+}
+
+fn may_audit(caller: &str) -> bool {
+    caller == "owner_admin" || caller == "owner_auditor"
+}
+
+struct World {
+    db: TestDb,
+    app: Router,
+    /// Bearer token of each caller but anonymous.
+    tokens: HashMap<&'static str, String>,
+}
+
+async fn world() -> World {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let operator = Acting::operator("test");
+    for (layer, level) in LEVELS {
+        publish::publish(
+            &mut client,
+            &operator,
+            &IngestRequest {
+                path: fixture("tiles/parcels_4326.geojson"),
+                layer: layer.into(),
+                department: OWNER.into(),
+                year: Some(2024),
+                ..IngestRequest::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("publishing {layer}: {e}"));
+        let share = [SHARED.to_owned()];
+        layers::set_access(&mut client, &operator, layer, level, Some(&share))
+            .await
+            .unwrap();
+    }
+    let mut tokens = HashMap::new();
+    for (name, user) in CALLERS {
+        let Some((department, role)) = user else {
+            continue;
+        };
+        users::add(&mut client, &operator, name, department, role, None)
+            .await
+            .unwrap();
+        let (_, token) = tokens::create(&mut client, &operator, name, "test")
+            .await
+            .unwrap();
+        tokens.insert(name, token);
+    }
+    let config = ServerConfig {
+        database_url: db.url.clone(),
+        viewer_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../viewer"),
+        pool_size: 4,
+        // The cache is on: authorization must happen before it is consulted.
+        tile_cache_mb: 8,
+    };
+    let app = app(AppState::new(&config).await.unwrap());
+    World { db, app, tokens }
+}
+
+async fn send(
+    app: &Router,
+    method: &Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, String) {
+    let mut request = Request::builder()
+        .method(method.clone())
+        .uri(uri)
+        .header("host", "onemap.test");
+    if let Some(t) = token {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A concrete URI for a route: `{id}`/`{layer}` → `layer`, tile coordinates → the z0 tile,
+/// any `override_` parameter replaced by its (encoded) value.
+fn fill(route: &RouteInfo, layer: &str, override_: Option<(&str, &str)>) -> String {
+    let mut uri = String::new();
+    for segment in route.path.split('/').skip(1) {
+        uri.push('/');
+        let Some(param) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            uri.push_str(segment);
+            continue;
+        };
+        let value = match (override_, param) {
+            (Some((p, v)), _) if p == param => encode(v),
+            (_, "id" | "layer") => layer.to_owned(),
+            (_, "z" | "x" | "y") => "0".to_owned(),
+            (_, other) => panic!(
+                "route {} has a path parameter {{{other}}} this test does not know: \
+                 give it a sample value in fill()",
+                route.path
+            ),
+        };
+        uri.push_str(&value);
+    }
+    let mut query: Vec<(String, String)> = Vec::new();
+    if route.guard == Guard::LayerQuery {
+        query.push(("layer".into(), layer.into()));
+    }
+    if let Some((p, v)) = override_ {
+        if route.query.contains(&p) {
+            query.retain(|(k, _)| k != p);
+            query.push((p.into(), encode(v)));
+        }
+    }
+    for (i, (k, v)) in query.iter().enumerate() {
+        uri.push(if i == 0 { '?' } else { '&' });
+        uri.push_str(&format!("{k}={v}"));
+    }
+    uri
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say() {
+    let w = world().await;
+    let routes = route_list();
+    assert!(
+        routes.len() >= 10,
+        "the route list looks truncated: {routes:?}"
+    );
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for route in &routes {
+        for (caller, _) in CALLERS {
+            let token = w.tokens.get(caller).map(String::as_str);
+            match route.guard {
+                Guard::Layer => {
+                    for (layer, level) in LEVELS {
+                        let uri = fill(route, layer, None);
+                        let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                        let ok = if may_read(caller, level) {
+                            status == StatusCode::OK || status == StatusCode::NO_CONTENT
+                        } else {
+                            status == StatusCode::NOT_FOUND
+                        };
+                        checked += 1;
+                        if !ok {
+                            failures
+                                .push(format!("{caller} {uri} ({level}): {status} {body:.200}"));
+                        }
+                    }
+                }
+                Guard::LayerQuery => {
+                    for (layer, level) in LEVELS {
+                        // The layer named as the subject, then as the zone of a public one.
+                        let as_subject = fill(route, layer, None);
+                        let as_zone = format!(
+                            "{}&zone_layer={layer}&zone=1",
+                            fill(route, "acc_public", None)
+                        );
+                        for uri in [as_subject, as_zone] {
+                            let (status, body) =
+                                send(&w.app, &route.method, &uri, token, None).await;
+                            // Allowed: past the authorization (the trend itself may still
+                            // refuse this one-year test layer with a 400).
+                            let ok = if may_read(caller, level) {
+                                status != StatusCode::NOT_FOUND && !status.is_server_error()
+                            } else {
+                                status == StatusCode::NOT_FOUND
+                            };
+                            checked += 1;
+                            if !ok {
+                                failures.push(format!(
+                                    "{caller} {uri} ({level}): {status} {body:.200}"
+                                ));
+                            }
+                        }
+                    }
+                }
+                Guard::LayerWrite => {
+                    for (layer, level) in LEVELS {
+                        let uri = fill(route, layer, None);
+                        // Sets what the layer already has: allowed callers change nothing.
+                        let body = serde_json::json!({ "level": level, "shared_with": [SHARED] })
+                            .to_string();
+                        let (status, text) =
+                            send(&w.app, &route.method, &uri, token, Some(&body)).await;
+                        let expected = if !may_read(caller, level) {
+                            StatusCode::NOT_FOUND
+                        } else if may_write(caller) {
+                            StatusCode::OK
+                        } else {
+                            StatusCode::FORBIDDEN
+                        };
+                        checked += 1;
+                        if status != expected {
+                            failures.push(format!(
+                                "{caller} {} {uri} ({level}): {status}, not {expected}: {text:.200}",
+                                route.method
+                            ));
+                        }
+                    }
+                }
+                Guard::Catalog => {
+                    let uri = fill(route, "", None);
+                    let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                    checked += 1;
+                    if status != StatusCode::OK {
+                        failures.push(format!("{caller} {uri}: {status}"));
+                    }
+                    for (layer, level) in LEVELS {
+                        if body.contains(layer) != may_read(caller, level) {
+                            failures.push(format!(
+                                "{caller} {uri}: {layer} ({level}) listed = {}",
+                                body.contains(layer)
+                            ));
+                        }
+                    }
+                }
+                Guard::Open => {
+                    let uri = fill(route, "", None);
+                    let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                    checked += 1;
+                    if status != StatusCode::OK || LEVELS.iter().any(|(l, _)| body.contains(l)) {
+                        failures.push(format!("{caller} {uri}: {status} {body:.200}"));
+                    }
+                }
+                Guard::Audit => {
+                    let uri = fill(route, "", None);
+                    let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                    checked += 1;
+                    let expected = if may_audit(caller) {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    if status != expected {
+                        failures.push(format!("{caller} {uri}: {status} {body:.200}"));
+                    }
+                }
+                // Signing in and out is tested on its own below.
+                Guard::Session => {}
+                other => failures.push(format!(
+                    "{} has a guard this test does not know: {other:?}",
+                    route.path
+                )),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // 7 callers × (layer routes × 3 levels + the others): make sure the matrix really ran.
+    eprintln!("{checked} authorization checks on {} routes", routes.len());
+    assert!(checked >= 7 * 10, "only {checked} checks ran");
+    drop(w.db);
+}
+
+#[tokio::test]
+async fn an_invalid_or_revoked_token_is_refused_with_401_on_every_route() {
+    let w = world().await;
+    let mut client = w.db.client().await;
+    let token = w.tokens["owner_viewer"].clone();
+    tokens::revoke(&mut client, &Acting::operator("test"), &token)
+        .await
+        .unwrap();
+    let forged = format!("om_{}", "A".repeat(43));
+    for route in route_list() {
+        let uri = fill(&route, "acc_public", None);
+        for bad in [token.as_str(), forged.as_str(), "not-a-token"] {
+            let (status, body) = send(&w.app, &route.method, &uri, Some(bad), None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} with {bad}: {body}");
+            let json: Value = serde_json::from_str(&body).unwrap();
+            assert!(json["error"].is_string(), "{body}");
+        }
+    }
+    // Static files go through the same check.
+    let (status, _) = send(&w.app, &Method::GET, "/", Some(&forged), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn login_returns_a_working_token_and_logout_revokes_it() {
+    let w = world().await;
+    let mut client = w.db.client().await;
+    users::set_password(
+        &mut client,
+        &Acting::operator("test"),
+        "other_viewer",
+        "correct horse battery",
+    )
+    .await
+    .unwrap();
+    let (status, _) = send(
+        &w.app,
+        &Method::POST,
+        "/api/login",
+        None,
+        Some(r#"{"name":"other_viewer","password":"wrong password!"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = send(
+        &w.app,
+        &Method::POST,
+        "/api/login",
+        None,
+        Some(r#"{"name":"other_viewer","password":"correct horse battery"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = serde_json::from_str::<Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = send(&w.app, &Method::GET, "/api/me", Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let me: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["user"]["name"], "other_viewer");
+    assert_eq!(me["user"]["department"], OTHER);
+    let (status, _) = send(
+        &w.app,
+        &Method::GET,
+        "/api/layers/acc_internal",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = send(&w.app, &Method::POST, "/api/logout", Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(&w.app, &Method::GET, "/api/me", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = send(&w.app, &Method::POST, "/api/logout", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_disabled_users_tokens_stop_working_and_share_changes_apply_at_once() {
+    let w = world().await;
+    let mut client = w.db.client().await;
+    let operator = Acting::operator("test");
+    let other = w.tokens["other_viewer"].clone();
+    let shared = w.tokens["shared_viewer"].clone();
+    let uri = "/api/layers/acc_restricted";
+    // What a token costs: the same request 200 times, anonymous and with a token.
+    for token in [None, Some(shared.as_str())] {
+        let started = std::time::Instant::now();
+        for _ in 0..200 {
+            send(&w.app, &Method::GET, "/api/layers/acc_public", token, None).await;
+        }
+        eprintln!(
+            "GET /api/layers/acc_public {}: {:.0?} per request",
+            if token.is_some() {
+                "with a token"
+            } else {
+                "anonymous"
+            },
+            started.elapsed() / 200
+        );
+    }
+    assert_eq!(
+        send(&w.app, &Method::GET, uri, Some(&other), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    // Share with the other department instead: the catalog follows the NOTIFY.
+    let share = [OTHER.to_owned()];
+    layers::set_access(
+        &mut client,
+        &operator,
+        "acc_restricted",
+        "restricted",
+        Some(&share),
+    )
+    .await
+    .unwrap();
+    let mut seen = (StatusCode::NOT_FOUND, StatusCode::OK);
+    for _ in 0..50 {
+        seen = (
+            send(&w.app, &Method::GET, uri, Some(&other), None).await.0,
+            send(&w.app, &Method::GET, uri, Some(&shared), None).await.0,
+        );
+        if seen == (StatusCode::OK, StatusCode::NOT_FOUND) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, (StatusCode::OK, StatusCode::NOT_FOUND));
+
+    users::set_disabled(&mut client, &operator, "other_viewer", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        send(&w.app, &Method::GET, uri, Some(&other), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn only_editors_of_the_owner_department_and_admins_publish_or_change_access() {
+    let w = world().await;
+    let mut client = w.db.client().await;
+    let as_user = |name: &str, department: &str, role: Role| Acting {
+        who: onemap_access::Principal::User(onemap_access::User {
+            id: 0,
+            name: name.into(),
+            department: department.into(),
+            role,
+        }),
+        from: Some("127.0.0.1:1".into()),
+    };
+    let request = |layer: &str| IngestRequest {
+        path: fixture("tiles/parcels_4543.gpkg"),
+        layer: layer.into(),
+        department: OWNER.into(),
+        year: Some(2025),
+        ..IngestRequest::default()
+    };
+    for (acting, layer) in [
+        (as_user("owner_viewer", OWNER, Role::Viewer), "acc_public"),
+        (as_user("owner_auditor", OWNER, Role::Auditor), "acc_public"),
+        (as_user("other_editor", OTHER, Role::Editor), "acc_public"),
+        (as_user("other_editor", OTHER, Role::Editor), "acc_new"),
+    ] {
+        let err = publish::publish(&mut client, &acting, &request(layer))
+            .await
+            .expect_err("must be refused");
+        assert!(
+            matches!(err, onemap_access::AccessError::Forbidden(_)),
+            "{err:?}"
+        );
+    }
+    // A restricted layer the other editor cannot see does not exist for them.
+    let err = publish::publish(
+        &mut client,
+        &as_user("other_editor", OTHER, Role::Editor),
+        &request("acc_restricted"),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, onemap_access::AccessError::NotFound(_)),
+        "{err:?}"
+    );
+    let err = layers::set_access(
+        &mut client,
+        &as_user("shared_viewer", SHARED, Role::Viewer),
+        "acc_restricted",
+        "public",
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, onemap_access::AccessError::Forbidden(_)),
+        "{err:?}"
+    );
+
+    let report = publish::publish(
+        &mut client,
+        &as_user("owner_editor", OWNER, Role::Editor),
+        &request("acc_public"),
+    )
+    .await
+    .unwrap();
+    let by: String = client
+        .query_one(
+            "SELECT ingested_by FROM onemap.layer_versions WHERE id = $1",
+            &[&report.version_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(by, "owner_editor");
+    publish::publish(
+        &mut client,
+        &as_user("boss", OTHER, Role::Admin),
+        &request("acc_internal"),
+    )
+    .await
+    .unwrap();
+}
+
+/// Everything that must not change, as one digest: the catalog, the features, users, tokens.
+async fn checksum(client: &tokio_postgres::Client) -> (String, String) {
+    let data: String = client
+        .query_one(include_str!("sql/access_checksum.sql"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    let tables: String = client
+        .query_one(
+            "SELECT string_agg(schemaname || '.' || tablename, ',' ORDER BY schemaname, tablename) \
+             FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    (data, tables)
+}
+
+const PROBES: [&str; 10] = [
+    "'",
+    "' OR '1'='1",
+    "1; DROP TABLE onemap.layers; --",
+    "acc_public'; DELETE FROM onemap.features; --",
+    "1) OR (1=1",
+    "0 UNION SELECT token_sha256 FROM onemap.tokens --",
+    "$1",
+    "acc_restricted\" OR \"\"=\"",
+    "1,2,3,4); TRUNCATE onemap.audit; --",
+    "%27%3B%20DROP%20TABLE%20onemap.users%3B",
+];
+
+/// JSON bodies carrying `probe` in each field a route with a body reads.
+fn probe_bodies(guard: Guard, probe: &str) -> Vec<String> {
+    let bodies = match guard {
+        Guard::Session => vec![serde_json::json!({ "name": probe, "password": probe })],
+        Guard::LayerWrite => vec![
+            serde_json::json!({ "level": probe }),
+            serde_json::json!({ "level": "restricted", "shared_with": [probe] }),
+            serde_json::json!({ "level": "restricted", "shared_with": ["sthj", probe] }),
+        ],
+        _ => Vec::new(),
+    };
+    bodies.iter().map(|b| b.to_string()).collect()
+}
+
+#[tokio::test]
+async fn sql_injection_probes_on_every_parameter_of_every_route_change_nothing() {
+    let w = world().await;
+    let client = w.db.client().await;
+    let before = checksum(&client).await;
+    let mut probes = 0;
+    for route in route_list() {
+        let params: Vec<&str> = route
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .chain(route.query.iter().copied())
+            .collect();
+        // Writing routes only anonymously: a logout or an access change with a valid token is
+        // a legitimate change.
+        let callers: &[&str] = if route.method != Method::GET {
+            &["anonymous"]
+        } else {
+            &["anonymous", "owner_admin", "other_viewer"]
+        };
+        for &caller in callers {
+            let token = w.tokens.get(caller).map(String::as_str);
+            for param in &params {
+                for probe in PROBES {
+                    let uri = fill(&route, "acc_restricted", Some((param, probe)));
+                    let body = (route.method == Method::POST).then(|| {
+                        serde_json::json!({ "name": probe, "password": probe }).to_string()
+                    });
+                    let (status, text) =
+                        send(&w.app, &route.method, &uri, token, body.as_deref()).await;
+                    probes += 1;
+                    assert!(
+                        !status.is_server_error(),
+                        "{caller} {uri}: {status} {text:.300}"
+                    );
+                    if caller == "other_viewer" {
+                        assert!(
+                            !text.contains("fid"),
+                            "{caller} {uri} leaked features: {text:.300}"
+                        );
+                    }
+                }
+            }
+        }
+        // Every field of a JSON body, as the public and as an admin (whose requests get
+        // furthest). A probe must fail validation and roll back, never change anything.
+        for caller in ["anonymous", "owner_admin"] {
+            // A logout with a valid token is a legitimate change.
+            if route.guard == Guard::Session && caller != "anonymous" {
+                continue;
+            }
+            let token = w.tokens.get(caller).map(String::as_str);
+            for probe in PROBES {
+                for body in probe_bodies(route.guard, probe) {
+                    let uri = fill(&route, "acc_restricted", None);
+                    let (status, text) =
+                        send(&w.app, &route.method, &uri, token, Some(&body)).await;
+                    probes += 1;
+                    assert!(
+                        !status.is_server_error() && status != StatusCode::OK,
+                        "{caller} {uri} {body}: {status} {text:.300}"
+                    );
+                }
+            }
+        }
+        // The token itself.
+        for probe in PROBES {
+            let uri = fill(&route, "acc_public", None);
+            let (status, _) = send(&w.app, &route.method, &uri, Some(probe), None).await;
+            probes += 1;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{uri} with token {probe:?}"
+            );
+        }
+    }
+    eprintln!("{probes} injection probes on {} routes", route_list().len());
+    assert!(probes > 300, "only {probes} probes ran");
+    assert_eq!(
+        checksum(&client).await,
+        before,
+        "data or schema changed after {probes} probes"
+    );
+    let report = onemap_access::audit::verify(&client).await.unwrap();
+    assert!(report.ok(), "{report:?}");
+}

@@ -1,0 +1,23 @@
+//! Onemap's change-trend analytics: how much land of each class lies in each zone every survey
+//! year, and which land changed class between two years (the transition matrix and the change
+//! parcels), for decision makers planning enforcement.
+//!
+//! Queries are fast because the geometry work is done once per survey year
+//! ([`precompute`]): each land-use version is overlaid with every zoning layer's newest
+//! version and with the previous survey year, and the results land in small summary tables
+//! (`onemap.trend_zone_area`, `onemap.trend_transitions`, `onemap.change_parcels`, see
+//! `schemas/migrations/V4__trends.sql`). A query for a pair of years or a zone layer that has
+//! not been precomputed computes it on the spot, stores it, and answers from the tables.
+//!
+//! Every area is geodesic (on the WGS 84 ellipsoid, like `onemap.features.area_m2`).
+
+mod error;
+pub mod precompute;
+pub mod query;
+
+pub use error::{TrendsError, TrendsResult};
+pub use precompute::{precompute, LandUseVersion, PrecomputeReport, YearReport, ZoneVersion};
+pub use query::{
+    area_series, changes, transitions, AreaPoint, AreaSeries, ChangeParcel, ChangeParcels,
+    ClassSummary, Level, TransitionCell, TransitionMatrix, TrendQuery,
+};
