@@ -50,6 +50,10 @@ enum Command {
     Survey(commands::survey::SurveyArgs),
     /// The pieces of land whose class changed between two survey years (GeoJSON or CSV).
     Changes(commands::trends::ChangesArgs),
+    /// The enforcement rules: list, set, delete or reset (each change audited).
+    Rules(commands::enforcement::RulesArgs),
+    /// Flagged change area: hotspots and task lists per station or department.
+    Enforcement(commands::enforcement::EnforcementArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +101,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trends(args) => commands::trends::run(&ctx, args).await,
         Command::Survey(args) => commands::survey::run(&ctx, args).await,
         Command::Changes(args) => commands::trends::run_changes(&ctx, args).await,
+        Command::Rules(args) => commands::enforcement::run_rules(&ctx, args).await,
+        Command::Enforcement(args) => commands::enforcement::run(&ctx, args).await,
     }
 }
 

@@ -139,3 +139,15 @@ pub fn can_read_audit(who: &Principal) -> bool {
 pub fn can_manage_users(who: &Principal) -> bool {
     who.is_admin()
 }
+
+/// The departments whose editors may change the enforcement rules (which land-class
+/// transitions are prohibited where): the coordinating ecology committee office and natural
+/// resources.
+pub const RULE_DEPARTMENTS: [&str; 2] = ["sthwb", "zrzy"];
+
+/// Whether `who` may change the enforcement rules: editors of [`RULE_DEPARTMENTS`], and admins.
+pub fn can_edit_rules(who: &Principal) -> bool {
+    who.is_admin()
+        || matches!(who, Principal::User(u)
+            if u.role == Role::Editor && RULE_DEPARTMENTS.contains(&u.department.as_str()))
+}

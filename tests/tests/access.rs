@@ -56,6 +56,11 @@ fn may_write(caller: &str) -> bool {
     caller == "owner_editor" || caller == "owner_admin"
 }
 
+/// Changing the enforcement rules: editors of zrzy (the owner here) or sthwb, and admins.
+fn may_edit_rules(caller: &str) -> bool {
+    caller == "owner_editor" || caller == "owner_admin"
+}
+
 fn may_audit(caller: &str) -> bool {
     caller == "owner_admin" || caller == "owner_auditor"
 }
@@ -312,6 +317,26 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 }
                 // Signing in and out is tested on its own below.
                 Guard::Session => {}
+                Guard::Rules => {
+                    // Puts back the rules in force: allowed callers change nothing.
+                    let client = w.db.client().await;
+                    let current = onemap_enforcement::rules::list(&client).await.unwrap();
+                    let body = serde_json::json!({ "rules": current }).to_string();
+                    let (status, text) =
+                        send(&w.app, &route.method, route.path, token, Some(&body)).await;
+                    let expected = if may_edit_rules(caller) {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    checked += 1;
+                    if status != expected {
+                        failures.push(format!(
+                            "{caller} {} {}: {status}, not {expected}: {text:.200}",
+                            route.method, route.path
+                        ));
+                    }
+                }
                 other => failures.push(format!(
                     "{} has a guard this test does not know: {other:?}",
                     route.path
@@ -409,6 +434,75 @@ async fn login_returns_a_working_token_and_logout_revokes_it() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = send(&w.app, &Method::POST, "/api/logout", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // The auditor reads all of it, as JSON and as CSV.
+    let auditor = w.tokens["owner_auditor"].clone();
+    let (status, body) = send(
+        &w.app,
+        &Method::GET,
+        "/api/audit?limit=5",
+        Some(&auditor),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let entries: Vec<Value> = serde_json::from_str(&body).unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "auth.token_rejected",
+            "token.revoke",
+            "token.create",
+            "login.success",
+            "login.failure"
+        ],
+        "newest first"
+    );
+    let (status, csv) = send(
+        &w.app,
+        &Method::GET,
+        "/api/audit?format=csv",
+        Some(&auditor),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.starts_with("seq,at,actor,actor_department,actor_role,client_addr,action,target,details,prev_hash,hash\n"));
+    assert!(
+        csv.lines()
+            .any(|l| l.contains(",login.failure,other_viewer,")),
+        "{csv}"
+    );
+    let (status, _) = send(
+        &w.app,
+        &Method::GET,
+        "/api/audit?format=xml",
+        Some(&auditor),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let w = world().await;
+    for uri in ["/health", "/api/layers", "/api/layers/acc_internal", "/"] {
+        let response = w
+            .app
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{uri}");
+        assert_eq!(h["x-frame-options"], "DENY", "{uri}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{uri}");
+    }
 }
 
 #[tokio::test]
@@ -599,6 +693,21 @@ fn probe_bodies(guard: Guard, probe: &str) -> Vec<String> {
             serde_json::json!({ "level": "restricted", "shared_with": [probe] }),
             serde_json::json!({ "level": "restricted", "shared_with": ["sthj", probe] }),
         ],
+        Guard::Rules => ["from_class", "to_class", "trend"]
+            .iter()
+            .map(|field| {
+                let mut rule = serde_json::json!({
+                    "from_class": "04", "to_class": "0602", "trend": "degradation",
+                    "prohibited_in": ["core"],
+                });
+                rule[*field] = serde_json::json!(probe);
+                serde_json::json!({ "rules": [rule] })
+            })
+            .chain([serde_json::json!({ "rules": [{
+                "from_class": "04", "to_class": "0602", "trend": "degradation",
+                "prohibited_in": [probe],
+            }] })])
+            .collect(),
         _ => Vec::new(),
     };
     bodies.iter().map(|b| b.to_string()).collect()

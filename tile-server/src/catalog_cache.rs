@@ -21,6 +21,8 @@ pub struct CatalogCache {
     current: Arc<RwLock<Arc<Catalog>>>,
     pool: PostgresPool,
     changed: Arc<Notify>,
+    /// Tells followers (the tile warm-up) that a new snapshot is in place.
+    reloaded: Arc<tokio::sync::watch::Sender<Arc<Catalog>>>,
 }
 
 impl CatalogCache {
@@ -30,6 +32,9 @@ impl CatalogCache {
             current: Arc::new(RwLock::new(Arc::new(Catalog::default()))),
             pool,
             changed: Arc::new(Notify::new()),
+            reloaded: Arc::new(tokio::sync::watch::Sender::new(
+                Arc::new(Catalog::default()),
+            )),
         };
         cache.reload().await?;
         tokio::spawn(listen(database_url.to_owned(), cache.changed.clone()));
@@ -48,12 +53,18 @@ impl CatalogCache {
     /// Reads the catalog again now.
     pub async fn reload(&self) -> ServerResult<()> {
         let conn = self.pool.get().await?;
-        let fresh = Catalog::load(&**conn).await?;
+        let fresh = Arc::new(Catalog::load(&**conn).await?);
         *self
             .current
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(fresh);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+        self.reloaded.send_replace(fresh);
         Ok(())
+    }
+
+    /// A receiver that sees every new snapshot.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<Arc<Catalog>> {
+        self.reloaded.subscribe()
     }
 }
 

@@ -18,6 +18,6 @@ pub mod query;
 pub use error::{TrendsError, TrendsResult};
 pub use precompute::{precompute, LandUseVersion, PrecomputeReport, YearReport, ZoneVersion};
 pub use query::{
-    area_series, changes, transitions, AreaPoint, AreaSeries, ChangeParcel, ChangeParcels,
-    ClassSummary, Level, TransitionCell, TransitionMatrix, TrendQuery,
+    area_series, change_versions, changes, survey_versions, transitions, AreaPoint, AreaSeries,
+    ChangeParcel, ChangeParcels, ClassSummary, Level, TransitionCell, TransitionMatrix, TrendQuery,
 };

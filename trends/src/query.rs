@@ -171,9 +171,7 @@ pub async fn transitions(
     let (from, to) = (&from, &to);
     let zone = resolve_zone(client, q).await?;
     match &zone {
-        Some((z, _)) => {
-            ensure_transitions(client, from, to, std::slice::from_ref(z), true).await?
-        }
+        Some((z, _)) => ensure_transitions(client, from, to, std::slice::from_ref(z), true).await?,
         None => ensure_transitions(client, from, to, &[], true).await?,
     };
     let (zone_version, keys) = zone_params(&zone);
@@ -427,4 +425,21 @@ fn zone_params(zone: &Option<(ZoneVersion, Vec<String>)>) -> (Option<i64>, Vec<S
         Some((z, keys)) => (Some(z.version_id), keys.clone()),
         None => (None, Vec::new()),
     }
+}
+
+/// The two survey versions a change question compares (defaults as for [`transitions`]),
+/// with their change parcels made sure of (the overlay computed once if it was not yet):
+/// for callers that read `onemap.change_parcels` themselves (enforcement, change tiles).
+pub async fn change_versions(
+    client: &mut Client,
+    q: &TrendQuery<'_>,
+) -> TrendsResult<(LandUseVersion, LandUseVersion)> {
+    let (from, to) = survey_pair(q)?;
+    ensure_transitions(client, &from, &to, &[], true).await?;
+    Ok((from, to))
+}
+
+/// The land-use layer's survey versions, oldest first, the newest ingest of each year.
+pub fn survey_versions(layer: &Layer) -> TrendsResult<Vec<LandUseVersion>> {
+    survey_years(layer)
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod db;
 pub mod demo;
+pub mod enforcement;
 pub mod ingest;
 pub mod layers;
 pub mod migrate;

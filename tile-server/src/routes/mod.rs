@@ -12,6 +12,7 @@
 //! anywhere else: only the viewer's static files are mounted outside the list.
 
 mod audit;
+mod enforcement;
 mod features;
 mod health;
 mod layers;
@@ -56,6 +57,9 @@ pub enum Guard {
     /// Changes one layer named in its path (PUT with a JSON body): 404 unless `can_read`,
     /// 403 unless `can_change_access` / `can_publish` (editors of the owner, admins).
     LayerWrite,
+    /// Changes the enforcement rules (PUT with a JSON body): 403 unless
+    /// `authz::can_edit_rules` (editors of sthwb or zrzy, admins).
+    Rules,
 }
 
 /// One mounted route, as the tests see it.
@@ -159,7 +163,12 @@ pub fn routes() -> Vec<Route> {
             &["format", "limit", "offset"],
             audit::audit_list,
         ),
-        put("/api/layers/{id}/access", LayerWrite, &[], session::access_put),
+        put(
+            "/api/layers/{id}/access",
+            LayerWrite,
+            &[],
+            session::access_put,
+        ),
         get(
             "/api/trends/area",
             LayerQuery,
@@ -177,6 +186,26 @@ pub fn routes() -> Vec<Route> {
             LayerQuery,
             trends::QUERY,
             trends::changes_list,
+        ),
+        get("/api/enforcement/rules", Open, &[], enforcement::rules_get),
+        put("/api/enforcement/rules", Rules, &[], enforcement::rules_put),
+        get(
+            "/api/enforcement/hotspots",
+            LayerQuery,
+            enforcement::QUERY,
+            enforcement::hotspots_get,
+        ),
+        get(
+            "/api/enforcement/tasks",
+            LayerQuery,
+            enforcement::QUERY,
+            enforcement::tasks_get,
+        ),
+        get(
+            "/tiles/changes/{z}/{x}/{y}",
+            LayerQuery,
+            enforcement::TILE_QUERY,
+            enforcement::changes_tile,
         ),
     ]
 }

@@ -10,7 +10,8 @@ use martin_core::tiles::postgres::{PostgresPool, PostgresSource, PostgresSqlInfo
 use martin_core::tiles::{Source, UrlQuery};
 use martin_core::CacheZoomRange;
 use martin_tile_utils::{Encoding, Format, TileCoord, TileInfo};
-use onemap_schemas::catalog::{Layer, LayerVersion};
+use onemap_schemas::authz::Principal;
+use onemap_schemas::catalog::{Catalog, Layer, LayerVersion};
 
 use super::cache::{CachedTile, TileCache, TileKey};
 use super::generalise::{Generaliser, GENERALISED_MAX_ZOOM, GENERALISE_MIN_FEATURES};
@@ -66,6 +67,34 @@ impl TileSources {
             Ok(Arc::new(CachedTile::new(&key, &raw)?))
         };
         self.cache.get_or_load(key.clone(), load).await
+    }
+
+    /// The newest version of every land-use layer big enough to be generalised.
+    fn newest_land_use(catalog: &Catalog) -> Vec<(i64, String)> {
+        catalog
+            .visible(&Principal::Operator("tile warm-up".into()))
+            .filter(|l| l.geometry_type == "polygon")
+            .filter_map(|l| Some((l.class_field.clone()?, l.version(None)?)))
+            .filter(|(_, v)| v.feature_count >= GENERALISE_MIN_FEATURES)
+            .map(|(field, v)| (v.id, field))
+            .collect()
+    }
+
+    /// Starts building the generalisation of each land-use layer's newest version.
+    pub fn prepare_newest(&self, catalog: &Catalog) {
+        for (version_id, field) in Self::newest_land_use(catalog) {
+            self.generaliser.prepare(&self.pool, version_id, &field);
+        }
+    }
+
+    /// Builds the generalisation of each land-use layer's newest version and waits for it.
+    pub async fn ensure_newest(&self, catalog: &Catalog) -> ServerResult<()> {
+        for (version_id, field) in Self::newest_land_use(catalog) {
+            self.generaliser
+                .ensure(&self.pool, version_id, &field)
+                .await?;
+        }
+        Ok(())
     }
 
     /// One layer's tile, uncompressed, from the database.

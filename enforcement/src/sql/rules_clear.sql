@@ -1,0 +1,1 @@
+DELETE FROM onemap.transition_rules
