@@ -49,6 +49,19 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(&config)
         .await
         .context("starting the server")?;
+    // The first view of the county is drawn from the low-zoom land use: build it before we
+    // say we are ready (once per version; it is kept in the database).
+    let warming = std::time::Instant::now();
+    state
+        .warm_up()
+        .await
+        .context("preparing the low-zoom land-use tiles")?;
+    if warming.elapsed().as_secs_f64() > 1.0 {
+        println!(
+            "low-zoom land-use tiles prepared in {:.1} s",
+            warming.elapsed().as_secs_f64()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
