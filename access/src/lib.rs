@@ -1,6 +1,7 @@
 //! Onemap's access control, on top of the single authorization point
 //! (`onemap_schemas::authz`): users in departments with a role and argon2 password hashes
 //! ([`users`]), bearer tokens stored as digests and resolved into a [`Principal`] ([`tokens`]),
+//! the viewer's cookie sessions with their CSRF tokens ([`sessions`]),
 //! layer access levels and share lists ([`layers`]), publication guarded by
 //! `authz::can_publish` ([`publish`]), and the hash-chained, append-only audit trail
 //! ([`audit`]).
@@ -16,6 +17,7 @@ pub mod audit;
 mod error;
 pub mod layers;
 pub mod publish;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 

@@ -76,14 +76,19 @@ pub async fn publish(
             Ok(report)
         }
         Err(e) => {
-            audit::record(
+            // When the connection itself died (the failure's cause), the entry cannot be
+            // written on it; the ingest's error is the one to report, not the audit's.
+            if let Err(audit_error) = audit::record(
                 client,
                 acting,
                 "ingest.failure",
                 Some(&req.layer),
                 &json!({ "source_file": req.source_file(), "error": e.to_string() }),
             )
-            .await?;
+            .await
+            {
+                tracing::error!(error = %audit_error, "the failed ingest could not be audited");
+            }
             Err(e.into())
         }
     }

@@ -30,6 +30,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Load a file (GeoJSON, GeoPackage) as a new version of a layer.
     Ingest(commands::ingest::IngestArgs),
+    /// Run ingest jobs from the queue (uploads through the API) until stopped.
+    Worker(commands::worker::WorkerArgs),
     /// Bring the database schema and reference data up to date.
     Migrate,
     /// Build a synthetic Shandan County, load it through ingest, and serve it.
@@ -54,6 +56,10 @@ enum Command {
     Rules(commands::enforcement::RulesArgs),
     /// Flagged change area: hotspots and task lists per station or department.
     Enforcement(commands::enforcement::EnforcementArgs),
+    /// The rectification ledger of remote-sensing clues: import a batch, list the overdue.
+    Ledger(commands::ledger::LedgerArgs),
+    /// Write an offline package (PMTiles or MBTiles) of some layers for use without a network.
+    ExportTiles(commands::export_tiles::ExportTilesArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => commands::serve::run(&ctx, args).await,
         Command::Ingest(args) => commands::ingest::run(&ctx, args).await,
+        Command::Worker(args) => commands::worker::run(&ctx, args).await,
         Command::Migrate => commands::migrate::run(&ctx).await,
         Command::Demo(args) => commands::demo::run(&ctx, args).await,
         Command::Layers(args) => commands::layers::run(&ctx, args).await,
@@ -103,6 +110,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Changes(args) => commands::trends::run_changes(&ctx, args).await,
         Command::Rules(args) => commands::enforcement::run_rules(&ctx, args).await,
         Command::Enforcement(args) => commands::enforcement::run(&ctx, args).await,
+        Command::Ledger(args) => commands::ledger::run(&ctx, args).await,
+        Command::ExportTiles(args) => commands::export_tiles::run(&ctx, args).await,
     }
 }
 

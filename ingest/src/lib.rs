@@ -10,6 +10,7 @@
 
 mod crs;
 mod error;
+mod progress;
 mod publish;
 mod report;
 mod request;
@@ -22,6 +23,7 @@ pub use sink::GeometryKind;
 use std::time::Instant;
 
 pub use error::IngestError;
+pub use progress::{IngestProgress, ProgressSnapshot};
 pub use report::{IngestReport, Rejection};
 pub use request::{FieldAlias, IngestRequest};
 

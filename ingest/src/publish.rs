@@ -111,6 +111,10 @@ pub(crate) async fn publish(
         .await
         .map_err(pg("creating the version's partition"))?;
 
+    if let Some(progress) = &req.progress {
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        progress.start(size, opened.source.feature_count());
+    }
     let sha256 = opened.sha256.clone();
     let (encoding, encoding_source) = opened.source.encoding().unzip();
     let expected = existing.as_ref().map(|l| (req.layer.clone(), l.kind));
@@ -122,6 +126,7 @@ pub(crate) async fn publish(
         version_id,
         crs.srid,
         expected,
+        req.progress.clone(),
     )
     .await?;
 
@@ -387,6 +392,7 @@ async fn copy_rows(
     version_id: i64,
     srid: i32,
     expected: Option<(String, GeometryKind)>,
+    progress: Option<std::sync::Arc<crate::IngestProgress>>,
 ) -> Result<(SinkSummary, u64), IngestError> {
     let pg = |context: &str| IngestError::pg(file, context.to_owned());
     let sink = tx
@@ -400,6 +406,7 @@ async fn copy_rows(
     let mut source = opened.source;
     let reader = tokio::task::spawn_blocking(move || {
         let mut rows = RowSink::new(&reader_file, version_id, srid, expected, chunk_tx);
+        rows.report_progress(progress);
         source.read(&mut rows)?;
         rows.finish()
     });

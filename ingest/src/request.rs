@@ -37,6 +37,9 @@ pub struct IngestRequest {
     /// Attributes renamed to canonical names as they are read (the survey connector's DLTB
     /// field table); empty for an ordinary ingest.
     pub field_aliases: Vec<FieldAlias>,
+    /// Counters the ingest updates as it reads (for a job row or a progress bar); `None`
+    /// when nobody watches.
+    pub progress: Option<std::sync::Arc<crate::IngestProgress>>,
 }
 
 /// One canonical attribute name and the spellings that stand for it in files.

@@ -151,3 +151,40 @@ pub fn can_edit_rules(who: &Principal) -> bool {
         || matches!(who, Principal::User(u)
             if u.role == Role::Editor && RULE_DEPARTMENTS.contains(&u.department.as_str()))
 }
+
+/// The coordinating office (县生态环境保护委员会办公室): sees every remote-sensing clue and
+/// signs off the rectification ledger.
+pub const COORDINATING_OFFICE: &str = "sthwb";
+
+/// What someone wants to do with one remote-sensing clue of the rectification ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClueRight {
+    /// See the clue (lists, detail, export).
+    Read,
+    /// Work on it: record the field verification, start the rectification (measures,
+    /// deadline, departments), report it rectified.
+    Work,
+    /// Close it: the coordinating office's sign-off.
+    SignOff,
+}
+
+/// Whether `who` may exercise `right` on a clue assigned to `departments` (its lead and
+/// responsible departments; a station is assigned when the clue lies in its jurisdiction).
+/// Read: every signed-in user of an assigned department or of the coordinating office. Work:
+/// editors of those departments. SignOff: editors of the coordinating office. Admins (and the
+/// operator) may do everything; the public nothing: the ledger is internal.
+pub fn can_act_on_clue(who: &Principal, right: ClueRight, departments: &[String]) -> bool {
+    if who.is_admin() {
+        return true;
+    }
+    let Principal::User(u) = who else {
+        return false;
+    };
+    let coordinator = u.department == COORDINATING_OFFICE;
+    let assigned = departments.contains(&u.department);
+    match right {
+        ClueRight::Read => coordinator || assigned,
+        ClueRight::Work => u.role == Role::Editor && (coordinator || assigned),
+        ClueRight::SignOff => u.role == Role::Editor && coordinator,
+    }
+}

@@ -108,6 +108,27 @@ async fn world() -> World {
             .unwrap();
         tokens.insert(name, token);
     }
+    // One upload job, asked for by the owner's editor: GET /api/jobs/1.
+    let editor = tokens::resolve(&client, &tokens["owner_editor"])
+        .await
+        .unwrap()
+        .unwrap();
+    onemap_jobs::enqueue(
+        &client,
+        &Acting::new(editor, None),
+        &onemap_jobs::JobRequest {
+            layer: "acc_public".into(),
+            department: OWNER.into(),
+            ..onemap_jobs::JobRequest::default()
+        },
+        &onemap_jobs::JobFile {
+            path: fixture("tiles/parcels_4326.geojson"),
+            original_name: None,
+            upload: false,
+        },
+    )
+    .await
+    .unwrap();
     let config = ServerConfig {
         database_url: db.url.clone(),
         viewer_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../viewer"),
@@ -145,6 +166,35 @@ async fn send(
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Uploads the small test parcels as a multipart form (a new version, year 2026).
+async fn send_upload(app: &Router, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+    let file = std::fs::read(fixture("tiles/parcels_4326.geojson")).unwrap();
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        b"--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"year\"\r\n\r\n2026\r\n\
+          --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/parcels.geojson\"\r\n\
+          Content-Type: application/geo+json\r\n\r\n",
+    );
+    body.extend_from_slice(&file);
+    body.extend_from_slice(b"\r\n--XBOUNDARYX--\r\n");
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header("host", "onemap.test")
+        .header("content-type", "multipart/form-data; boundary=XBOUNDARYX");
+    if let Some(t) = token {
+        request = request.header("authorization", format!("Bearer {t}"));
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Percent-encodes everything but unreserved characters.
 fn encode(text: &str) -> String {
     text.bytes()
@@ -172,6 +222,8 @@ fn fill(route: &RouteInfo, layer: &str, override_: Option<(&str, &str)>) -> Stri
             (Some((p, v)), _) if p == param => encode(v),
             (_, "id" | "layer") => layer.to_owned(),
             (_, "z" | "x" | "y") => "0".to_owned(),
+            // The job world() queues as owner_editor (the first of its database).
+            (_, "job") => "1".to_owned(),
             (_, other) => panic!(
                 "route {} has a path parameter {{{other}}} this test does not know: \
                  give it a sample value in fill()",
@@ -317,6 +369,63 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 }
                 // Signing in and out is tested on its own below.
                 Guard::Session => {}
+                Guard::Upload => {
+                    for (layer, level) in LEVELS {
+                        let uri = fill(route, layer, None);
+                        let (status, text) = send_upload(&w.app, &uri, token).await;
+                        let expected = if !may_read(caller, level) {
+                            StatusCode::NOT_FOUND
+                        } else if may_write(caller) {
+                            StatusCode::ACCEPTED
+                        } else {
+                            StatusCode::FORBIDDEN
+                        };
+                        checked += 1;
+                        if status != expected {
+                            failures.push(format!(
+                                "{caller} POST {uri} ({level}): {status}, not {expected}: {text:.200}"
+                            ));
+                        }
+                    }
+                }
+                Guard::Job => {
+                    // Job 1 was asked for by owner_editor: they and admins see it.
+                    let uri = fill(route, "", None);
+                    let (status, text) = send(&w.app, &route.method, &uri, token, None).await;
+                    let expected = if may_write(caller) {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    checked += 1;
+                    if status != expected {
+                        failures.push(format!(
+                            "{caller} {uri}: {status}, not {expected}: {text:.200}"
+                        ));
+                    }
+                }
+                // The ledger is internal: 404 for the public; for signed-in users the lists
+                // answer (with what their department may see: tests/tests/ledger.rs) and a
+                // clue id that is no number is a 400, never a 5xx.
+                Guard::Clues => {
+                    let uri = fill(route, "acc_public", None);
+                    let body = (route.method == Method::POST).then_some(r#"{"action":"close"}"#);
+                    let (status, text) = send(&w.app, &route.method, &uri, token, body).await;
+                    let expected = if caller == "anonymous" {
+                        StatusCode::NOT_FOUND
+                    } else if route.path.contains("{id}") {
+                        StatusCode::BAD_REQUEST
+                    } else {
+                        StatusCode::OK
+                    };
+                    checked += 1;
+                    if status != expected {
+                        failures.push(format!(
+                            "{caller} {} {uri}: {status}, not {expected}: {text:.200}",
+                            route.method
+                        ));
+                    }
+                }
                 Guard::Rules => {
                     // Puts back the rules in force: allowed callers change nothing.
                     let client = w.db.client().await;

@@ -9,7 +9,8 @@ pub struct ServerConfig {
     pub database_url: String,
     /// Folder holding the viewer: `index.html`, `src/`, and `node_modules/maplibre-gl/`.
     pub viewer_dir: PathBuf,
-    /// Connections in the pool shared by tiles and the API.
+    /// Connections in the read pool (tiles, features, catalog); the write pool (logins,
+    /// changes, trend precomputation) gets half as many, 2 to 8.
     pub pool_size: usize,
     /// MiB of gzip-compressed tiles kept in memory; 0 disables the tile cache.
     pub tile_cache_mb: u64,

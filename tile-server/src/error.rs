@@ -28,6 +28,15 @@ pub enum ServerError {
     Tiles(#[from] martin_core::tiles::MartinCoreError),
     #[error("database pool: {0}")]
     Pool(#[from] martin_core::tiles::postgres::PostgresError),
+    /// Too many failed logins from this address or for this name (429 with `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A cookie-authenticated unsafe request without the session's CSRF token (403).
+    #[error("{0}")]
+    Csrf(String),
     /// Building or caching a tile failed (the cause, shared by every request that waited).
     #[error("tiles: {0}")]
     Tile(String),
@@ -50,6 +59,22 @@ impl IntoResponse for ServerError {
                 )
                     .into_response();
             }
+            Self::TooManyRequests {
+                message,
+                retry_after_secs,
+            } => {
+                let body = Json(json!({ "error": message, "retry_after": retry_after_secs }));
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(
+                        axum::http::header::RETRY_AFTER,
+                        retry_after_secs.to_string(),
+                    )],
+                    body,
+                )
+                    .into_response();
+            }
+            Self::Csrf(m) => (StatusCode::FORBIDDEN, m.clone()),
             Self::Access(AccessError::NotFound(m)) => (StatusCode::NOT_FOUND, m.clone()),
             Self::Access(AccessError::Forbidden(m)) => (StatusCode::FORBIDDEN, m.clone()),
             Self::Access(AccessError::Invalid(m)) => (StatusCode::BAD_REQUEST, m.clone()),

@@ -7,7 +7,9 @@
 mod catalog_cache;
 pub mod config;
 mod error;
+pub mod export;
 mod routes;
+mod sessions;
 mod state;
 mod style;
 mod tiles;
@@ -19,8 +21,9 @@ use tokio::net::TcpListener;
 
 pub use config::ServerConfig;
 pub use error::{ServerError, ServerResult};
-pub use routes::{route_list, Guard, RouteInfo};
-pub use state::AppState;
+pub use routes::{route_list, Guard, RouteInfo, UploadConfig};
+pub use sessions::SessionConfig;
+pub use state::{with_role, AppState, READ_ROLE, WRITE_ROLE};
 
 /// The whole application's router.
 pub fn app(state: AppState) -> Router {

@@ -16,9 +16,10 @@ const KEY_STEP_LARGE = 0.1;
  *   the divider are added inside it
  * @param {(second: object) => (() => void)} [opts.setup] wires extras (click-inspect) on the
  *   second map once loaded; returns their teardown
+ * @param {Function} [opts.transformRequest] MapLibre's, adding our credentials
  * @returns the compare controller (also exposed as window.onemap.compare)
  */
-export function createCompare({ map, model, style, area, setup }) {
+export function createCompare({ map, model, style, area, setup, transformRequest }) {
   const versioned = model.catalog.filter((l) => layerYears(l).length > 1);
   const years = [...new Set(versioned.flatMap(layerYears))].sort((a, b) => a - b);
 
@@ -118,6 +119,7 @@ export function createCompare({ map, model, style, area, setup }) {
       bearing: map.getBearing(),
       pitch: map.getPitch(),
       attributionControl: false,
+      transformRequest,
     });
     ctl.map = second;
     second.on('move', follow(second, map));

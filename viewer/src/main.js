@@ -1,8 +1,12 @@
 // Entry point: loads style, catalog and land classes from the Onemap server, builds the map,
 // the layer panel (with years), the legend, click-inspect, search, measuring and the year
-// comparison, and exposes `window.onemap` for tests.
+// comparison, zone trends, enforcement lists and signing in, and exposes `window.onemap` for
+// tests.
 import { Map as MapLibreMap, NavigationControl, ScaleControl } from 'maplibre-gl';
-import { fetchCatalog, fetchLandClasses, fetchStyle } from './api.js';
+import { fetchCatalog, fetchLandClasses, fetchStyle, transformRequest } from './api.js';
+import { enableAuth, takeSavedCamera } from './auth.js';
+import { createTrends } from './trends.js';
+import { createEnforcement } from './enforcement.js';
 import { initialBounds } from './extent.js';
 import { styleLayersByCatalogId } from './style-layers.js';
 import { LayerModel, layerYears } from './layers.js';
@@ -59,17 +63,21 @@ function wireChrome(getMap) {
 
 async function start() {
   wireChrome(() => onemap.map);
+  onemap.auth = enableAuth(document.getElementById('account'), () => onemap.map);
   // Fetched together; the bounds need the catalog before the map is created so that the first
   // idle already is the fitted view.
   const [style, catalog, landClasses] = await Promise.all([
     fetchStyle(), fetchCatalog(), fetchLandClasses(),
   ]);
 
+  // After signing in or out the page reloads where it was.
+  const camera = takeSavedCamera();
   const map = new MapLibreMap({
     container: 'map',
     style: structuredClone(style),
-    bounds: initialBounds(catalog),
-    fitBoundsOptions: { padding: 24 },
+    ...(camera ? { center: camera.center, zoom: camera.zoom } : { bounds: initialBounds(catalog), fitBoundsOptions: { padding: 24 } }),
+    // Our credentials (a bearer token, when the server gave one) on TileJSON and tile requests.
+    transformRequest,
     // Without glyphs or sprites nothing needs the network beyond our own server.
     attributionControl: { compact: true },
   });
@@ -110,7 +118,9 @@ async function start() {
   });
   onemap.measure = measure;
   model.attach(map);
-  const inspect = enableInspect(map, catalogById, landClasses, styleLayers, { busy: () => measure.mode !== null });
+  // Measuring and picking a trend zone own map clicks while they are on.
+  const busy = () => measure.mode !== null || Boolean(onemap.trends?.picking);
+  const inspect = enableInspect(map, catalogById, landClasses, styleLayers, { busy });
   // The legend is only meaningful while some land-use layer is shown.
   const updateLegend = () => {
     legend.hidden = !landUseIds.some((id) => model.get(id)?.visible);
@@ -133,9 +143,10 @@ async function start() {
       model,
       style,
       area: document.getElementById('map-area'),
+      transformRequest,
       // The right side answers clicks with its own year's attributes.
       setup: (second) => {
-        const secondInspect = enableInspect(second, catalogById, landClasses, styleLayers, { busy: () => measure.mode !== null });
+        const secondInspect = enableInspect(second, catalogById, landClasses, styleLayers, { busy });
         return () => secondInspect.remove();
       },
     });
@@ -154,6 +165,18 @@ async function start() {
     }
     document.getElementById('compare').hidden = false;
   }
+  onemap.trends = createTrends({
+    map,
+    catalog,
+    landClasses,
+    styleLayers,
+    style,
+    controls: document.getElementById('trends'),
+    results: document.getElementById('trends-results'),
+  });
+  onemap.enforcement = createEnforcement({
+    map, catalog, landClasses, section: document.getElementById('enforcement'),
+  });
   onLangChange(() => {
     panel.render();
     renderLegend(document.getElementById('legend-body'), landClasses);

@@ -5,6 +5,7 @@
 import { Marker } from 'maplibre-gl';
 import { tr } from './i18n.js';
 import { parseCoordinates } from './coordinates.js';
+import { apiFetch } from './api.js';
 
 const MAX_RESULTS = 20;
 
@@ -30,7 +31,7 @@ export function enableSearch(form, map, catalogById) {
   const loadVillages = async () => {
     if (villages) return villages;
     if (!catalogById.has('villages')) return (villages = []);
-    const res = await fetch('/api/layers/villages/features?limit=10000', { headers: { Accept: 'application/json' } });
+    const res = await apiFetch('/api/layers/villages/features?limit=10000', { headers: { Accept: 'application/json' } });
     if (!res.ok) throw new Error(`villages: ${res.status}`);
     villages = (await res.json()).features.filter((f) => f.geometry?.type === 'Point');
     return villages;

@@ -4,14 +4,17 @@ pub mod audit;
 pub mod db;
 pub mod demo;
 pub mod enforcement;
+pub mod export_tiles;
 pub mod ingest;
 pub mod layers;
+pub mod ledger;
 pub mod migrate;
 pub mod serve;
 pub mod survey;
 pub mod token;
 pub mod trends;
 pub mod user;
+pub mod worker;
 
 use std::path::PathBuf;
 

@@ -22,9 +22,22 @@ pub struct ServeArgs {
     /// MiB of memory for the tile cache (gzip-compressed tiles, keyed by layer version); 0 turns it off.
     #[arg(long, default_value_t = 256)]
     pub tile_cache_mb: u64,
+    /// Folder for files uploaded through `POST /api/layers/{id}/versions` (default: the data
+    /// folder's `uploads/`).
+    #[arg(long, env = "ONEMAP_UPLOADS_DIR")]
+    pub uploads_dir: Option<PathBuf>,
+    /// The largest upload accepted, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    pub upload_limit_mb: u64,
+    /// Mark the session cookies Secure on every response (behind a TLS proxy that does not
+    /// send `X-Forwarded-Proto: https`; with that header they are Secure anyway).
+    #[arg(long, env = "ONEMAP_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
-pub async fn run(ctx: &super::Context, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(ctx: &super::Context, mut args: ServeArgs) -> anyhow::Result<()> {
+    args.uploads_dir
+        .get_or_insert_with(|| ctx.data_dir.join("uploads"));
     super::with_database(ctx, async |db| serve(db, &args).await).await
 }
 
@@ -49,6 +62,18 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     let state = AppState::new(&config)
         .await
         .context("starting the server")?;
+    let mut uploads = onemap_tile_server::UploadConfig {
+        max_bytes: args.upload_limit_mb << 20,
+        ..onemap_tile_server::UploadConfig::default()
+    };
+    if let Some(dir) = &args.uploads_dir {
+        uploads.dir.clone_from(dir);
+    }
+    let state = state.with_uploads(uploads);
+    let state = state.with_sessions(onemap_tile_server::SessionConfig {
+        secure_cookies: args.secure_cookies,
+        ..onemap_tile_server::SessionConfig::default()
+    });
     // The first view of the county is drawn from the low-zoom land use: build it before we
     // say we are ready (once per version; it is kept in the database).
     let warming = std::time::Instant::now();
@@ -66,10 +91,14 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    // One ingest worker runs inside the server, for the uploads it receives.
+    let jobs = onemap_jobs::pool(db.url(), 3).context("connecting the ingest worker")?;
+    let worker = tokio::spawn(onemap_jobs::run_worker(jobs, super::shutdown_signal()));
     println!("Onemap is ready at http://{addr}/");
     onemap_tile_server::serve(listener, state, super::shutdown_signal())
         .await
         .context("serving")?;
+    worker.abort();
     eprintln!("Onemap stopped");
     Ok(())
 }

@@ -86,6 +86,8 @@ pub struct RowSink {
     summary: SinkSummary,
     /// Canonical attribute names to give variants (empty: attributes are kept as written).
     aliases: Vec<crate::FieldAlias>,
+    /// Where to report the features read, chunk by chunk.
+    progress: Option<std::sync::Arc<crate::IngestProgress>>,
 }
 
 impl RowSink {
@@ -106,7 +108,13 @@ impl RowSink {
             tx,
             summary: SinkSummary::default(),
             aliases: Vec::new(),
+            progress: None,
         }
+    }
+
+    /// Reports the features read to `progress` at every chunk sent.
+    pub fn report_progress(&mut self, progress: Option<std::sync::Arc<crate::IngestProgress>>) {
+        self.progress = progress;
     }
 
     /// Renames attributes to canonical names as features are pushed (see
@@ -238,6 +246,9 @@ impl RowSink {
     /// Sends what is left; the caller adds the trailer.
     pub fn finish(mut self) -> Result<SinkSummary, IngestError> {
         self.flush()?;
+        if let Some(p) = &self.progress {
+            p.finish_reading();
+        }
         Ok(self.summary)
     }
 
@@ -291,6 +302,9 @@ impl RowSink {
     fn flush(&mut self) -> Result<(), IngestError> {
         if self.buf.is_empty() {
             return Ok(());
+        }
+        if let Some(p) = &self.progress {
+            p.set_rows(self.summary.read);
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES + 64 * 1024));
         self.tx

@@ -213,6 +213,17 @@ impl FeatureSource for GpkgSource {
         self.declared
     }
 
+    fn feature_count(&self) -> Option<u64> {
+        self.conn
+            .query_row(
+                &format!("SELECT count(*) FROM ({})", self.select),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+    }
+
     fn read(&mut self, sink: &mut RowSink) -> Result<(), IngestError> {
         let file = &self.file;
         for c in &self.columns {

@@ -50,6 +50,11 @@ pub trait FeatureSource: Send {
         None
     }
 
+    /// How many features the file declares, when it says so up front (for progress).
+    fn feature_count(&self) -> Option<u64> {
+        None
+    }
+
     /// Pushes every feature into `sink`, in file order. Stops at the first broken feature.
     fn read(&mut self, sink: &mut RowSink) -> Result<(), IngestError>;
 }
@@ -112,6 +117,10 @@ impl FeatureSource for Aliased {
 
     fn declared_kind(&self) -> Option<GeometryKind> {
         self.inner.declared_kind()
+    }
+
+    fn feature_count(&self) -> Option<u64> {
+        self.inner.feature_count()
     }
 
     fn read(&mut self, sink: &mut RowSink) -> Result<(), IngestError> {

@@ -300,6 +300,7 @@ pub fn ingest_request(req: &SurveySyncRequest, delivery: &Delivery) -> IngestReq
         class_field: Some(CLASS_FIELD.into()),
         ingested_by: req.ingested_by.clone(),
         field_aliases: fields::aliases(),
+        progress: None,
     }
 }
 

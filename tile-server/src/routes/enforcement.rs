@@ -69,7 +69,7 @@ pub async fn rules_put(
     ClientAddr(from): ClientAddr,
     Json(form): Json<RulesForm>,
 ) -> ServerResult<Json<Value>> {
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.writer.get().await?;
     let seq = rules::replace(&mut conn, &Acting::new(who, from), form.rules)
         .await
         .map_err(server_error)?;
@@ -99,7 +99,8 @@ pub async fn hotspots_get(
                 ServerError::BadRequest(format!("cell_m must be 10 to 100000 metres, not {c:?}"))
             })?,
     };
-    let mut conn = state.pool.get().await?;
+    // Precomputes missing trend figures (derived tables): through the write pool.
+    let mut conn = state.writer.get().await?;
     let flagged = onemap_enforcement::flagged(&mut conn, &query)
         .await
         .map_err(server_error)?;
@@ -124,7 +125,8 @@ pub async fn tasks_get(
             )))
         }
     };
-    let mut conn = state.pool.get().await?;
+    // Precomputes missing trend figures (derived tables): through the write pool.
+    let mut conn = state.writer.get().await?;
     let flagged = onemap_enforcement::flagged(&mut conn, &query)
         .await
         .map_err(server_error)?;
@@ -168,7 +170,8 @@ pub async fn changes_tile(
         return Err(ServerError::NotFound(format!("no tile {z}/{x}/{y}")));
     }
     let zone_layer = zone_layer.or_else(|| catalog.layer(&who, DEFAULT_ZONES));
-    let mut conn = state.pool.get().await?;
+    // Precomputes missing trend figures (derived tables): through the write pool.
+    let mut conn = state.writer.get().await?;
     // Both fit: x, y < 2^24.
     let (x, y) = (x as i32, y as i32);
     let tile =

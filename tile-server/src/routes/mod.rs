@@ -12,9 +12,11 @@
 //! anywhere else: only the viewer's static files are mounted outside the list.
 
 mod audit;
+mod clues;
 mod enforcement;
 mod features;
 mod health;
+mod jobs;
 mod layers;
 mod session;
 mod style;
@@ -36,6 +38,7 @@ use onemap_schemas::authz::Principal;
 
 use crate::error::ServerError;
 use crate::state::AppState;
+pub use jobs::UploadConfig;
 
 /// Who may reach a route; the authorization-matrix test asserts each guard for every role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +63,16 @@ pub enum Guard {
     /// Changes the enforcement rules (PUT with a JSON body): 403 unless
     /// `authz::can_edit_rules` (editors of sthwb or zrzy, admins).
     Rules,
+    /// Uploads a new version of the layer in its path (POST, multipart): 404 unless
+    /// `can_read`, 403 unless `can_publish` for its owner; 202 with the queued job.
+    Upload,
+    /// One ingest job (`{job}`): its requester, editors of its department and admins; 404 for
+    /// everyone else (`onemap_jobs::can_see`).
+    Job,
+    /// The rectification ledger (`/api/clues…`): 404 for the public; signed-in users see the
+    /// clues of their department, the coordinating office and admins all; a step needs
+    /// `authz::can_act_on_clue` (403 otherwise).
+    Clues,
 }
 
 /// One mounted route, as the tests see it.
@@ -187,6 +200,8 @@ pub fn routes() -> Vec<Route> {
             trends::QUERY,
             trends::changes_list,
         ),
+        jobs::upload_route(),
+        get("/api/jobs/{job}", Job, &[], jobs::job_get),
         get("/api/enforcement/rules", Open, &[], enforcement::rules_get),
         put("/api/enforcement/rules", Rules, &[], enforcement::rules_put),
         get(
@@ -207,6 +222,20 @@ pub fn routes() -> Vec<Route> {
             enforcement::TILE_QUERY,
             enforcement::changes_tile,
         ),
+        get("/api/clues", Clues, clues::QUERY, clues::clues_list),
+        get(
+            "/api/clues/export",
+            Clues,
+            clues::QUERY,
+            clues::clues_export,
+        ),
+        get("/api/clues/{id}", Clues, &[], clues::clue_get),
+        post(
+            "/api/clues/{id}/transitions",
+            Clues,
+            &[],
+            clues::clue_transition,
+        ),
     ]
 }
 
@@ -222,13 +251,14 @@ pub fn router(state: AppState) -> Router {
     }
     api.with_state(state.clone())
         .merge(viewer::router(&state.viewer_dir))
-        .layer(middleware::from_fn_with_state(state, authenticate))
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::map_response_with_state(state, security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
-/// Headers every response carries (401s from [`authenticate`] included).
-async fn security_headers(mut response: Response) -> Response {
+/// Headers every response carries (401s from [`authenticate`] included); the
+/// Content-Security-Policy is built once from the viewer's HTML (crate::sessions).
+async fn security_headers(State(state): State<AppState>, mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         "x-content-type-options",
@@ -236,54 +266,157 @@ async fn security_headers(mut response: Response) -> Response {
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
     response
 }
 
 /// Resolves the caller once per request, for every route (static files included), and
-/// stores the [`Principal`] in the request's extensions for [`Caller`]. Without an
-/// `Authorization` header the caller is anonymous; with `Authorization: Bearer TOKEN` the
-/// token's user. A malformed, unknown or revoked token is refused with 401 (and audited),
-/// never downgraded to anonymous.
+/// stores the [`Principal`] in the request's extensions for [`Caller`].
+///
+/// - No credentials: anonymous.
+/// - `Authorization: Bearer TOKEN`: the token's user. A malformed, unknown or revoked token is
+///   refused with 401 (and audited), never downgraded to anonymous. Bearer requests need no
+///   CSRF token (a browser never adds that header by itself); a bearer token wins over a cookie.
+/// - The `onemap_session` cookie: the session's user; POST, PUT, PATCH and DELETE must echo
+///   the session's CSRF token in `X-CSRF-Token` (else 403). An expired or ended session's
+///   cookies are cleared and safe requests continue anonymous (unsafe ones get 401); a session
+///   id this server never issued is refused with 401 (audited) and its cookies cleared.
+///   `POST /api/login` ignores the cookie: the login replaces that session.
 async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
-) -> Result<Response, ServerError> {
-    let who = match request.headers().get(header::AUTHORIZATION) {
-        None => Principal::Anonymous,
-        Some(value) => {
+) -> Result<Response, Response> {
+    let from = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string());
+    let unsafe_method = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let target = (
+        request.method().as_str().to_owned(),
+        request.uri().path().to_owned(),
+    );
+    let headers = request.headers().clone();
+    let session = crate::sessions::cookie(&headers, crate::sessions::SESSION_COOKIE)
+        .filter(|_| target.1 != "/api/login")
+        .map(str::to_owned);
+    let mut clear_cookies = None;
+    let who = match (headers.get(header::AUTHORIZATION), session) {
+        (None, None) => Principal::Anonymous,
+        (Some(value), _) => {
             let token = value
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(str::trim)
                 .unwrap_or_default();
-            let mut conn = state.pool.get().await?;
-            match onemap_access::tokens::resolve(&**conn, token).await? {
+            let conn = state.pool.get().await.map_err(fail)?;
+            match onemap_access::tokens::resolve(&**conn, token)
+                .await
+                .map_err(fail)?
+            {
                 Some(who) => who,
                 None => {
-                    let from = request
-                        .extensions()
-                        .get::<ConnectInfo<SocketAddr>>()
-                        .map(|c| c.0.to_string());
-                    let acting = onemap_access::Acting::new(Principal::Anonymous, from);
-                    onemap_access::audit::record(
-                        &mut conn,
-                        &acting,
-                        "auth.token_rejected",
-                        Some(request.uri().path()),
-                        &serde_json::json!({ "method": request.method().as_str() }),
-                    )
-                    .await?;
-                    return Err(ServerError::Unauthorized(
+                    reject(&state, from, "auth.token_rejected", &target).await?;
+                    return Err(fail(ServerError::Unauthorized(
                         "invalid or revoked token".to_owned(),
+                    )));
+                }
+            }
+        }
+        (None, Some(session)) => {
+            use onemap_access::sessions::{self, SessionState};
+            let conn = state.writer.get().await.map_err(fail)?;
+            let resolved = sessions::resolve(&**conn, &session, state.sessions.limits)
+                .await
+                .map_err(fail)?;
+            drop(conn);
+            let cleared = state.sessions.clear_cookies(&headers);
+            match resolved {
+                SessionState::Valid { who, csrf_sha256 } => {
+                    let echoed = headers
+                        .get(crate::sessions::CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    if unsafe_method && !sessions::csrf_matches(echoed, &csrf_sha256) {
+                        let acting = onemap_access::Acting::new(who, from.clone());
+                        record(&state, &acting, "auth.csrf_rejected", &target).await?;
+                        return Err(fail(ServerError::Csrf(
+                            "missing or wrong X-CSRF-Token for this session".to_owned(),
+                        )));
+                    }
+                    who
+                }
+                SessionState::Expired if !unsafe_method => {
+                    clear_cookies = Some(cleared);
+                    Principal::Anonymous
+                }
+                SessionState::Expired => {
+                    let mut response = fail(ServerError::Unauthorized(
+                        "the session has expired".to_owned(),
                     ));
+                    append_cookies(&mut response, cleared);
+                    return Err(response);
+                }
+                SessionState::Unknown => {
+                    reject(&state, from, "auth.session_rejected", &target).await?;
+                    let mut response =
+                        fail(ServerError::Unauthorized("unknown session".to_owned()));
+                    append_cookies(&mut response, cleared);
+                    return Err(response);
                 }
             }
         }
     };
     request.extensions_mut().insert(who);
-    Ok(next.run(request).await)
+    let mut response = next.run(request).await;
+    if let Some(cleared) = clear_cookies {
+        append_cookies(&mut response, cleared);
+    }
+    Ok(response)
+}
+
+fn fail(e: impl Into<ServerError>) -> Response {
+    axum::response::IntoResponse::into_response(e.into())
+}
+
+fn append_cookies(response: &mut Response, cookies: [HeaderValue; 2]) {
+    for c in cookies {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+}
+
+/// Audits refused credentials as the anonymous caller.
+async fn reject(
+    state: &AppState,
+    from: Option<String>,
+    action: &str,
+    target: &(String, String),
+) -> Result<(), Response> {
+    let acting = onemap_access::Acting::new(Principal::Anonymous, from);
+    record(state, &acting, action, target).await
+}
+
+async fn record(
+    state: &AppState,
+    acting: &onemap_access::Acting,
+    action: &str,
+    (method, path): &(String, String),
+) -> Result<(), Response> {
+    let mut conn = state.writer.get().await.map_err(fail)?;
+    onemap_access::audit::record(
+        &mut conn,
+        acting,
+        action,
+        Some(path),
+        &serde_json::json!({ "method": method }),
+    )
+    .await
+    .map_err(fail)?;
+    Ok(())
 }
 
 /// The caller, as [`authenticate`] resolved it (anonymous if it did not run).

@@ -39,7 +39,8 @@ pub async fn trends_area(
     let catalog = state.catalog.get();
     let query = trend_query(&catalog, &who, &q)?;
     let csv = wants_csv(&q)?;
-    let mut conn = state.pool.get().await?;
+    // Precomputes missing trend figures (derived tables): through the write pool.
+    let mut conn = state.writer.get().await?;
     let series = onemap_trends::area_series(&mut conn, &query)
         .await
         .map_err(server_error)?;
@@ -61,7 +62,8 @@ pub async fn trends_transitions(
     let catalog = state.catalog.get();
     let query = trend_query(&catalog, &who, &q)?;
     let csv = wants_csv(&q)?;
-    let mut conn = state.pool.get().await?;
+    // Precomputes missing trend figures (derived tables): through the write pool.
+    let mut conn = state.writer.get().await?;
     let matrix = onemap_trends::transitions(&mut conn, &query)
         .await
         .map_err(server_error)?;
@@ -99,7 +101,8 @@ pub async fn changes_list(
             )))
         }
     };
-    let mut conn = state.pool.get().await?;
+    // Precomputes missing trend figures (derived tables): through the write pool.
+    let mut conn = state.writer.get().await?;
     let changes = onemap_trends::changes(&mut conn, &query)
         .await
         .map_err(server_error)?;

@@ -1,5 +1,6 @@
 //! The viewer's files: `index.html` at `/`, `src/`, and MapLibre's ES modules from the
-//! viewer's `node_modules` (installed with `npm ci`; nothing is bundled or committed).
+//! viewer's `node_modules` (installed with `npm ci`; nothing is bundled or committed); the
+//! offline viewer at `/offline.html` with the `pmtiles` decoder and its `fflate`.
 
 use std::path::Path;
 
@@ -13,5 +14,17 @@ pub fn router(viewer_dir: &Path) -> Router {
         .nest_service(
             "/vendor/maplibre-gl",
             ServeDir::new(viewer_dir.join("node_modules/maplibre-gl/dist")),
+        )
+        .route_service(
+            "/offline.html",
+            ServeFile::new(viewer_dir.join("offline.html")),
+        )
+        .nest_service(
+            "/vendor/pmtiles",
+            ServeDir::new(viewer_dir.join("node_modules/pmtiles/dist/esm")),
+        )
+        .nest_service(
+            "/vendor/fflate",
+            ServeDir::new(viewer_dir.join("node_modules/fflate/esm")),
         )
 }

@@ -21,6 +21,8 @@ use crate::error::ServerResult;
 /// Holds the sources by layer key, the cache and the generaliser.
 pub struct TileSources {
     pool: PostgresPool,
+    /// For the generalisation, which writes (the read pool may not).
+    writer: PostgresPool,
     sources: RwLock<HashMap<(i32, String), Arc<PostgresSource>>>,
     cache: TileCache,
     generaliser: Arc<Generaliser>,
@@ -28,10 +30,12 @@ pub struct TileSources {
 }
 
 impl TileSources {
-    /// Sources over `pool` with a cache of `cache_mb` MiB (0: no cache).
-    pub fn new(pool: PostgresPool, cache_mb: u64) -> Self {
+    /// Sources over `pool` with a cache of `cache_mb` MiB (0: no cache); the generalisation
+    /// is written through `writer`.
+    pub fn new(pool: PostgresPool, writer: PostgresPool, cache_mb: u64) -> Self {
         Self {
             pool,
+            writer,
             sources: RwLock::default(),
             cache: TileCache::new(cache_mb),
             generaliser: Arc::default(),
@@ -83,7 +87,7 @@ impl TileSources {
     /// Starts building the generalisation of each land-use layer's newest version.
     pub fn prepare_newest(&self, catalog: &Catalog) {
         for (version_id, field) in Self::newest_land_use(catalog) {
-            self.generaliser.prepare(&self.pool, version_id, &field);
+            self.generaliser.prepare(&self.writer, version_id, &field);
         }
     }
 
@@ -91,7 +95,7 @@ impl TileSources {
     pub async fn ensure_newest(&self, catalog: &Catalog) -> ServerResult<()> {
         for (version_id, field) in Self::newest_land_use(catalog) {
             self.generaliser
-                .ensure(&self.pool, version_id, &field)
+                .ensure(&self.writer, version_id, &field)
                 .await?;
         }
         Ok(())
@@ -112,11 +116,11 @@ impl TileSources {
         {
             if xyz.z <= GENERALISED_MAX_ZOOM {
                 self.generaliser
-                    .ensure(&self.pool, version.id, field)
+                    .ensure(&self.writer, version.id, field)
                     .await?;
                 return self.generalised_tile(layer, version, field, xyz).await;
             }
-            self.generaliser.prepare(&self.pool, version.id, field);
+            self.generaliser.prepare(&self.writer, version.id, field);
         }
         let source = self.source(layer);
         // Quoted so that martin-core's JSON parsing of query values keeps the id a string.
