@@ -116,3 +116,81 @@ async fn migrate_succeeds_on_an_up_to_date_database() {
     let out = onemap(Some(&db), &["migrate"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// Runs `onemap ARGS` inside a pseudo-terminal (util-linux `script`), so that stdout and stderr
+/// are both a terminal and end up in one stream: what a user at a terminal sees.
+fn onemap_at_a_terminal(db: &TestDb, args: &[&str]) -> Output {
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_onemap"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "off")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ingest_shows_a_progress_bar_at_a_terminal_but_json_output_stays_pure_json() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("onemap-cli-bar-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("zones.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","properties":{"name":"核心区"},"geometry":{"type":"Polygon","coordinates":[[[101,38],[101.1,38],[101.1,38.1],[101,38]]]}}]}"#,
+    )
+    .unwrap();
+    let ingest = |year: &'static str, json: bool| {
+        let mut args = vec![
+            "ingest",
+            file.to_str().unwrap(),
+            "--layer",
+            "zones",
+            "--department",
+            "lcj",
+            "--year",
+            year,
+        ];
+        if json {
+            args.push("--json");
+        }
+        onemap_at_a_terminal(&db, &args)
+    };
+
+    let out = ingest("2024", true);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    assert!(
+        !shown.contains("features read"),
+        "a progress bar with --json: {shown}"
+    );
+    assert!(
+        !shown.contains('\u{1b}'),
+        "terminal escapes with --json: {shown:?}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&shown)
+        .unwrap_or_else(|e| panic!("--json output is not pure JSON ({e}): {shown:?}"));
+    assert_eq!(report["features_written"], 1);
+
+    let out = ingest("2025", false);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(" features read"),
+        "no progress bar: {shown:?}"
+    );
+    let report_line = shown
+        .lines()
+        .find_map(|l| l.find("zones 2025: ").map(|at| l[at..].trim_end()))
+        .unwrap_or_else(|| panic!("no report line: {shown:?}"));
+    assert!(
+        report_line.contains("1 of 1 features published as version 2"),
+        "{report_line}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

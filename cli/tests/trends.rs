@@ -52,9 +52,11 @@ async fn precompute_reports_each_year_and_area_transitions_and_changes_print_the
             "4543",
         ],
     );
+    // Each land-use year is precomputed as it is published, and the ingest says so.
+    let mut ingested = Vec::new();
     for year in ["2020", "2021"] {
         let file = fixture(&format!("landuse_{year}.geojson"));
-        onemap(
+        ingested.push(stdout(&onemap(
             &db,
             &[
                 "ingest",
@@ -68,20 +70,29 @@ async fn precompute_reports_each_year_and_area_transitions_and_changes_print_the
                 "--srid",
                 "4543",
             ],
-        );
+        )));
     }
+    assert!(
+        ingested[0].contains("trends landuse 2020: areas for 2 zone sets"),
+        "{}",
+        ingested[0]
+    );
+    assert!(
+        ingested[1].contains("trends landuse 2021: areas for 2 zone sets")
+            && ingested[1].contains("overlay with 2020: 2 zone sets, 2 change parcels"),
+        "{}",
+        ingested[1]
+    );
 
+    // An explicit precompute then finds nothing left to do, and says so year by year.
     let out = stdout(&onemap(&db, &["trends", "precompute", "landuse"]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 3, "{out}");
     assert!(
-        lines[0].starts_with("trends landuse 2020: areas for 2 zone sets"),
+        lines[0].starts_with("trends landuse 2020: areas for 0 zone sets"),
         "{out}"
     );
-    assert!(
-        lines[1].contains("overlay with 2020: 2 zone sets, 2 change parcels"),
-        "{out}"
-    );
+    assert!(lines[1].contains("overlay with 2020: 0 zone sets"), "{out}");
     assert!(
         lines[2].starts_with("trends landuse precomputed in"),
         "{out}"

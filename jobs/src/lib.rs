@@ -145,6 +145,25 @@ pub fn pool(database_url: &str, size: usize) -> JobResult<deadpool_postgres::Poo
         .map_err(|e| JobError::Pool(e.to_string()))
 }
 
+/// The database role ingest workers publish with: `None`, the login role of the connection
+/// string as it is, NOT `onemap_writer`.
+///
+/// Issue 5 asks that ingest write with its own role, and `onemap_writer` has every other
+/// privilege a publication needs (CREATE on schema onemap for the version's partition, INSERT
+/// into layers, layer_versions, features and the audit trail). But a publication ends with
+/// `ALTER TABLE onemap.features ATTACH PARTITION …`, and PostgreSQL lets only the owner of the
+/// parent table attach a partition; `onemap.features` is owned by the role that ran the
+/// migrations. Until a migration makes `onemap_writer` the owner of `onemap.features`, a worker
+/// pool with `options=-c role=onemap_writer` fails every publication with "must be owner of
+/// table features" (tests/tests/ingest_worker_role.rs proves both halves).
+pub const WORKER_ROLE: Option<&str> = None;
+
+/// The pool `onemap worker` and the worker inside `onemap serve` run jobs with: [`pool`] of
+/// `database_url`, connecting as [`WORKER_ROLE`] (the login role).
+pub fn worker_pool(database_url: &str) -> JobResult<deadpool_postgres::Pool> {
+    pool(database_url, 3)
+}
+
 /// Who may see a job: whoever asked for it, editors of its department and admins (the same
 /// people who may publish for that department, through `authz::can_publish`).
 pub fn can_see(who: &Principal, job: &Job) -> bool {
@@ -317,13 +336,21 @@ pub async fn try_execute_job(pool: &deadpool_postgres::Pool) -> JobResult<Execut
                 progress.clone(),
             ));
             let result = onemap_access::publish::publish(&mut conn, &acting, &req).await;
+            // A new survey year of a land-use layer: its trend summaries, in this job (the
+            // heartbeat keeps the lease meanwhile). A failure is reported, the version stays.
+            let precomputed = match &result {
+                Ok(r) if !r.unchanged => {
+                    onemap_trends::precompute_published(&mut conn, &r.layer, r.year).await
+                }
+                _ => None,
+            };
             beat.abort();
             let _ = beat.await;
             if let (Err(e), true) = (&result, conn.is_closed()) {
                 audit_lost_connection(pool, &acting, &req, &e.to_string()).await;
             }
             result
-                .map(|r| (r, progress.snapshot()))
+                .map(|r| (r, precomputed, progress.snapshot()))
                 .map_err(|e| e.to_string())
         }
         Err(e) => Err(e.to_string()),
@@ -336,9 +363,9 @@ pub async fn try_execute_job(pool: &deadpool_postgres::Pool) -> JobResult<Execut
         .await
         .map_err(|e| JobError::Pool(e.to_string()))?;
     let (state, report, error, rows, bytes_total) = match &outcome {
-        Ok((report, snapshot)) => (
+        Ok((report, precomputed, snapshot)) => (
             "succeeded",
-            Some(serde_json::to_value(report).map_err(|e| JobError::Invalid(e.to_string()))?),
+            Some(job_report(report, precomputed.as_ref())?),
             None,
             Some(i64::try_from(snapshot.rows.max(report.features_read)).unwrap_or(i64::MAX)),
             i64::try_from(snapshot.bytes_total).ok().filter(|b| *b > 0),
@@ -365,6 +392,20 @@ pub async fn try_execute_job(pool: &deadpool_postgres::Pool) -> JobResult<Execut
         succeeded: error.is_none(),
         error,
     })
+}
+
+/// The job's report: the ingest report, plus `trend_precompute` (its time, what it computed
+/// or why it failed) when the version is a survey year of a land-use layer.
+fn job_report(
+    report: &onemap_ingest::IngestReport,
+    precomputed: Option<&onemap_trends::PublishedPrecompute>,
+) -> JobResult<Value> {
+    let mut value = serde_json::to_value(report).map_err(|e| JobError::Invalid(e.to_string()))?;
+    if let (Some(p), Some(object)) = (precomputed, value.as_object_mut()) {
+        let p = serde_json::to_value(p).map_err(|e| JobError::Invalid(e.to_string()))?;
+        object.insert("trend_precompute".to_owned(), p);
+    }
+    Ok(value)
 }
 
 /// The request and the principal to publish as: a user is looked up again, so that a user

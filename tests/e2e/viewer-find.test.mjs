@@ -1,5 +1,5 @@
-// Finding and measuring in the viewer: search by coordinates and village name (and the honest
-// answer for parcel numbers), measuring distance and area by clicking the map, and inspect
+// Finding and measuring in the viewer: search by coordinates, village name and parcel number
+// (TBBH), measuring distance and area by clicking the map, and inspect
 // still answering clicks once measuring is over.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,9 +61,46 @@ test('a village name lists matching villages, and choosing one flies to it', asy
   assert.equal(await page.locator('#search-results li').count(), 0);
 });
 
-test('a parcel number is answered with a clear "not available yet"', async () => {
-  await search('1234');
-  assert.match(await page.locator('#search-status').textContent(), /TBBH/);
+test('a parcel number (TBBH) lists the matching parcels and flies to the first one', async () => {
+  // TBBH is numbered per village: pick a number only one parcel of the current year carries.
+  const parcels = (await getJson('/api/layers/dltb/features?limit=10000')).features;
+  const counts = new Map();
+  for (const f of parcels) counts.set(f.properties.TBBH, (counts.get(f.properties.TBBH) ?? 0) + 1);
+  const unique = parcels.find((f) => counts.get(f.properties.TBBH) === 1 && Number(f.properties.TBBH) > 1);
+  assert.ok(unique, 'a TBBH carried by one parcel');
+  const number = String(unique.properties.TBBH);
+  const api = await getJson(`/api/layers/dltb/features?field=TBBH&value=${number}&limit=5`);
+  assert.deepEqual(api.features.map((f) => f.id), [unique.id]);
+
+  await page.evaluate(() => window.onemap.map.jumpTo({ center: [100.9, 38.9], zoom: 9 }));
+  await search(number);
+  await page.locator('#search-results button').first().waitFor({ timeout: 10_000 });
+  assert.deepEqual(await page.locator('#search-results button').evaluateAll((bs) => bs.map((b) => b.dataset.fid)), [String(unique.id)]);
+  assert.match(await page.locator('#search-status').textContent(), new RegExp(number));
+  await page.waitForFunction(() => !window.onemap.map.isMoving(), null, { timeout: 20_000 });
+  // The view now holds the parcel's bounding box, zoomed in on it.
+  const xs = []; const ys = [];
+  for (const ring of unique.geometry.type === 'Polygon' ? [unique.geometry.coordinates] : unique.geometry.coordinates) {
+    for (const [x, y] of ring[0]) { xs.push(x); ys.push(y); }
+  }
+  const box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  const view = await page.evaluate(() => window.onemap.map.getBounds().toArray().flat());
+  assert.ok(view[0] <= box[0] && view[1] <= box[1] && view[2] >= box[2] && view[3] >= box[3], `view ${view} parcel ${box}`);
+  assert.ok(await page.evaluate(() => window.onemap.map.getZoom()) >= 13);
+  const [lon, lat] = await center();
+  assert.ok(Math.abs(lon - (box[0] + box[2]) / 2) < 1e-3 && Math.abs(lat - (box[1] + box[3]) / 2) < 1e-3, `centre ${lon},${lat}`);
+  writeArtifact('viewer-search-parcel.png', await page.screenshot());
+
+  // A number many villages share lists at most five parcels, each of them with that number.
+  await search('1');
+  await page.waitForFunction(() => /TBBH 1/.test(document.getElementById('search-status').textContent), null, { timeout: 10_000 });
+  const labels = await page.locator('#search-results button').allTextContents();
+  assert.ok(labels.length >= 2 && labels.length <= 5, labels.join(' | '));
+  assert.ok(labels.every((l) => l.startsWith('TBBH 1 ')), labels.join(' | '));
+
+  await search('99999999');
+  await page.waitForFunction(() => /99999999/.test(document.getElementById('search-status').textContent), null, { timeout: 10_000 });
+  assert.equal(await page.locator('#search-results li').count(), 0);
 });
 
 test('measuring distance by clicking the map shows the geodesic length in m or km', async () => {

@@ -628,3 +628,166 @@ async fn the_api_answers_json_and_csv_and_hides_layers_the_caller_cannot_see() {
         assert_eq!(get(&app, uri).await.0, StatusCode::NOT_FOUND, "{uri}");
     }
 }
+
+#[tokio::test]
+async fn a_survey_year_published_through_the_job_queue_is_precomputed_in_the_job_with_its_time_reported(
+) {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    // Zones and the years around the missing one, published without any precompute.
+    let files: [(&str, &str, Option<i32>); 4] = [
+        ("zones", "trends/zones.geojson", None),
+        ("forest_farm", "trends/forest_farm.geojson", None),
+        ("landuse", "trends/landuse_2020.geojson", Some(2020)),
+        ("landuse", "trends/landuse_2022.geojson", Some(2022)),
+    ];
+    for (layer, file, year) in files {
+        ingest(
+            &mut client,
+            &IngestRequest {
+                path: fixture(file),
+                layer: layer.into(),
+                department: "zrzy".into(),
+                year,
+                srid: Some(4543),
+                class_field: year.map(|_| "DLBM".to_owned()),
+                ingested_by: "test".into(),
+                ..IngestRequest::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("ingest of {file} failed: {e}"));
+    }
+    let runs: i64 = client
+        .query_one("SELECT count(*) FROM onemap.trend_runs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(runs, 0, "nothing is precomputed before the job");
+
+    // 2021 arrives through the ingest job queue, as an upload would.
+    let pool = onemap_jobs::pool(&db.url, 3).unwrap();
+    let path = fixture("trends/landuse_2021.geojson");
+    let acting = onemap_access::Acting::operator("test");
+    let id = onemap_jobs::enqueue(
+        &client,
+        &acting,
+        &onemap_jobs::JobRequest {
+            layer: "landuse".into(),
+            department: "zrzy".into(),
+            year: Some(2021),
+            srid: Some(4543),
+            ..onemap_jobs::JobRequest::default()
+        },
+        &onemap_jobs::JobFile {
+            path: path.clone(),
+            original_name: Some("landuse_2021.geojson".into()),
+            upload: false,
+        },
+    )
+    .await
+    .unwrap();
+    let outcome = onemap_jobs::try_execute_job(&pool).await.unwrap();
+    assert_eq!(
+        outcome,
+        onemap_jobs::ExecutionOutcome::TaskCompleted {
+            id,
+            succeeded: true,
+            error: None
+        }
+    );
+    let job = onemap_jobs::get(&client, &Principal::Operator("t".into()), id)
+        .await
+        .unwrap()
+        .unwrap();
+    let report = job.report.expect("a succeeded job has a report");
+    let version_2021 = report["version_id"].as_i64().unwrap();
+    let ids: Vec<i64> = client
+        .query(
+            "SELECT v.id FROM onemap.layer_versions v JOIN onemap.layers l ON l.key = v.layer_key \
+             WHERE l.id = 'landuse' ORDER BY v.year",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    let (v2020, v2022) = (ids[0], ids[2]);
+    assert_eq!(ids[1], version_2021);
+
+    // The job reported the precompute: the new year, and the later year overlaid with it.
+    let p = &report["trend_precompute"];
+    assert_eq!(p["year"], 2021, "{report:#}");
+    assert!(p["duration_ms"].as_f64().unwrap() > 0.0, "{p:#}");
+    assert!(p.get("error").is_none(), "{p:#}");
+    let years: Vec<(i64, Option<i64>)> = p["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|y| (y["year"].as_i64().unwrap(), y["from_year"].as_i64()))
+        .collect();
+    assert_eq!(years, [(2021, Some(2020)), (2022, Some(2021))]);
+
+    // And trend_runs holds it, each for the whole extent and both zoning layers: areas of 2021
+    // (and of 2022, never computed before), the overlays 2020→2021 and 2021→2022; not the
+    // areas of 2020, which no new year needed.
+    let rows = client
+        .query(
+            "SELECT kind, version_id, from_version, count(*) FROM onemap.trend_runs \
+             GROUP BY 1, 2, 3",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut runs: Vec<(String, i64, Option<i64>, i64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    runs.sort();
+    let mut expected = vec![
+        ("area".to_owned(), version_2021, None, 3),
+        ("area".to_owned(), v2022, None, 3),
+        ("transitions".to_owned(), version_2021, Some(v2020), 3),
+        ("transitions".to_owned(), v2022, Some(version_2021), 3),
+    ];
+    expected.sort();
+    assert_eq!(runs, expected);
+    let changes: i64 = client
+        .query_one(
+            "SELECT count(*) FROM onemap.change_parcels WHERE to_version = $1",
+            &[&version_2021],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(changes > 0, "the 2020→2021 change parcels were written");
+
+    // A layer without a class field is published through the queue without any precompute.
+    let id = onemap_jobs::enqueue(
+        &client,
+        &acting,
+        &onemap_jobs::JobRequest {
+            layer: "villages".into(),
+            department: "zrzy".into(),
+            year: Some(2021),
+            srid: Some(4543),
+            ..onemap_jobs::JobRequest::default()
+        },
+        &onemap_jobs::JobFile {
+            path: fixture("trends/villages.geojson"),
+            original_name: None,
+            upload: false,
+        },
+    )
+    .await
+    .unwrap();
+    onemap_jobs::try_execute_job(&pool).await.unwrap();
+    let job = onemap_jobs::get(&client, &Principal::Operator("t".into()), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, "succeeded", "{:?}", job.error);
+    assert!(job.report.unwrap().get("trend_precompute").is_none());
+}

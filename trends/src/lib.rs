@@ -16,7 +16,10 @@ pub mod precompute;
 pub mod query;
 
 pub use error::{TrendsError, TrendsResult};
-pub use precompute::{precompute, LandUseVersion, PrecomputeReport, YearReport, ZoneVersion};
+pub use precompute::{
+    precompute, precompute_published, LandUseVersion, PrecomputeReport, PublishedPrecompute,
+    YearReport, ZoneVersion,
+};
 pub use query::{
     area_series, change_versions, changes, survey_versions, transitions, AreaPoint, AreaSeries,
     ChangeParcel, ChangeParcels, ClassSummary, Level, TransitionCell, TransitionMatrix, TrendQuery,

@@ -422,3 +422,58 @@ async fn record(
 fn ms(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
 }
+
+/// What the precompute after a publication did, for the publication's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishedPrecompute {
+    /// The survey year that was published.
+    pub year: i32,
+    /// Wall-clock time of the whole precompute, failed or not.
+    pub duration_ms: f64,
+    /// What was computed: the published year (areas, overlay with the previous year) and, when
+    /// a later year exists, that year's overlay with the published one.
+    pub years: Vec<YearReport>,
+    /// Why the precompute failed; the published version stays, and queries compute what is
+    /// missing on the spot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The precompute a new version of `layer_id` calls for, run right after its publication (in
+/// the ingest job, `onemap ingest` and `onemap survey sync`): `None` when the layer is not a
+/// land-use layer or the version has no survey year. Never fails: an error is logged and
+/// returned in the report, since the version is published either way.
+pub async fn precompute_published(
+    client: &mut Client,
+    layer_id: &str,
+    year: Option<i32>,
+) -> Option<PublishedPrecompute> {
+    let year = year?;
+    let started = Instant::now();
+    let result = async {
+        let versions = land_use_versions(client, layer_id).await?;
+        // The year after the published one is overlaid with the new version too: its
+        // transitions were computed against the version this one replaces (or none).
+        let next = versions.iter().map(|v| v.year).find(|y| *y > year);
+        let mut years = precompute(client, layer_id, Some(year)).await?.years;
+        if let Some(next) = next {
+            years.extend(precompute(client, layer_id, Some(next)).await?.years);
+        }
+        TrendsResult::Ok(years)
+    }
+    .await;
+    let (years, error) = match result {
+        Ok(years) => (years, None),
+        Err(TrendsError::NotLandUse(_)) => return None,
+        Err(e) => {
+            tracing::warn!(layer = layer_id, year, error = %e, "the trend precompute failed; the version stays published");
+            (Vec::new(), Some(e.to_string()))
+        }
+    };
+    Some(PublishedPrecompute {
+        year,
+        duration_ms: ms(started),
+        years,
+        error,
+    })
+}

@@ -1,12 +1,13 @@
 // Entry point: loads style, catalog and land classes from the Onemap server, builds the map,
 // the layer panel (with years), the legend, click-inspect, search, measuring and the year
-// comparison, zone trends, enforcement lists and signing in, and exposes `window.onemap` for
-// tests.
+// comparison, zone trends, enforcement lists, the clue ledger and signing in, and exposes
+// `window.onemap` for tests.
 import { Map as MapLibreMap, NavigationControl, ScaleControl } from 'maplibre-gl';
 import { fetchCatalog, fetchLandClasses, fetchStyle, transformRequest } from './api.js';
 import { enableAuth, takeSavedCamera } from './auth.js';
 import { createTrends } from './trends.js';
 import { createEnforcement } from './enforcement.js';
+import { createLedger } from './ledger.js';
 import { initialBounds } from './extent.js';
 import { styleLayersByCatalogId } from './style-layers.js';
 import { LayerModel, layerYears } from './layers.js';
@@ -177,6 +178,8 @@ async function start() {
   onemap.enforcement = createEnforcement({
     map, catalog, landClasses, section: document.getElementById('enforcement'),
   });
+  // Signed-in users only: the clue ledger list and its map layer.
+  onemap.ledger = createLedger({ map, section: document.getElementById('ledger'), auth: onemap.auth });
   onLangChange(() => {
     panel.render();
     renderLegend(document.getElementById('legend-body'), landClasses);

@@ -15,3 +15,16 @@ export const CHART_PALETTE = Object.freeze([
 
 /** Colour of series `i` (cycles past eight). */
 export const seriesColor = (i) => CHART_PALETTE[i % CHART_PALETTE.length];
+
+// Clue statuses on the map and in the ledger list (Okabe–Ito again). Colour is never the only
+// cue: the list names the status, and overdue clues are outlined in black on the map and
+// flagged in words in the list.
+export const CLUE_STATUS_COLORS = Object.freeze({
+  pending: '#E69F00', // orange: waiting for the field check
+  verified_problem: '#D55E00', // vermillion: a real problem, not yet being fixed
+  verified_no_problem: '#56B4E9', // sky blue
+  rectifying: '#CC79A7', // reddish purple
+  rectified: '#009E73', // bluish green
+  closed: '#0072B2', // blue
+});
+export const CLUE_OVERDUE_OUTLINE = '#000000';

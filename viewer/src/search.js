@@ -1,13 +1,31 @@
 // Find a place: coordinates ("101.1,38.6", lon first; lat-first is recognised when the first
-// number cannot be a longitude of China) or a village name from the `villages` layer (loaded
-// once, filtered here). Parcel numbers (TBBH) need an attribute query on the server, which
-// does not exist yet; the box says so instead of pretending.
+// number cannot be a longitude of China), a parcel number (TBBH: digits only) through the
+// server's attribute search on the land-use layer (`?field=TBBH&value=…`, the current year;
+// TBBH is numbered per village, so several parcels may share one), or a village name from the
+// `villages` layer (loaded once, filtered here).
 import { Marker } from 'maplibre-gl';
 import { tr } from './i18n.js';
 import { parseCoordinates } from './coordinates.js';
 import { apiFetch } from './api.js';
 
 const MAX_RESULTS = 20;
+/** The land-use layer whose parcels carry TBBH, and how many parcels one number may list. */
+const PARCEL_LAYER = 'dltb';
+const MAX_PARCELS = 5;
+
+/** [west, south, east, north] of a GeoJSON geometry, or null when it has no coordinates. */
+export function geometryBounds(geometry) {
+  const b = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      b[0] = Math.min(b[0], c[0]); b[1] = Math.min(b[1], c[1]);
+      b[2] = Math.max(b[2], c[0]); b[3] = Math.max(b[3], c[1]);
+    } else c.forEach(walk);
+  };
+  const all = geometry?.type === 'GeometryCollection' ? geometry.geometries : [geometry];
+  for (const g of all) if (g?.coordinates) walk(g.coordinates);
+  return Number.isFinite(b[0]) ? b : null;
+}
 
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -44,6 +62,43 @@ export function enableSearch(form, map, catalogById) {
 
   const say = (text) => { status.textContent = text; };
 
+  const goToBounds = (bounds) => {
+    marker.setLngLat([(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2]).addTo(map);
+    map.fitBounds(bounds, { padding: 60, maxZoom: 17, essential: true });
+  };
+
+  async function findParcel(number) {
+    if (!catalogById.has(PARCEL_LAYER)) {
+      say(tr('没有可查询图斑编号的地类图斑图层', 'No land-use parcel layer to search by parcel number'));
+      return;
+    }
+    try {
+      say(tr('搜索中…', 'Searching…'));
+      const url = `/api/layers/${PARCEL_LAYER}/features?field=TBBH&value=${encodeURIComponent(number)}&limit=${MAX_PARCELS}`;
+      const res = await apiFetch(url, { headers: { Accept: 'application/json' } });
+      if (!res.ok) throw new Error(`${res.status}`);
+      const hits = (await res.json()).features
+        .map((f) => ({ f, bounds: geometryBounds(f.geometry) }))
+        .filter((h) => h.bounds);
+      if (hits.length === 0) {
+        say(tr(`没有图斑编号为 ${number} 的图斑`, `No parcel numbered ${number}`));
+        return;
+      }
+      say(tr(`找到 ${hits.length} 个图斑（TBBH ${number}）`, `${hits.length} parcel(s) numbered ${number} (TBBH)`));
+      for (const { f, bounds } of hits) {
+        const p = f.properties ?? {};
+        const label = [`TBBH ${p.TBBH ?? number}`, p.DLMC, p.ZLDWDM].filter(Boolean).join(' · ');
+        const button = el('button', { type: 'button', className: 'result', textContent: label });
+        button.dataset.fid = String(f.id);
+        button.addEventListener('click', () => goToBounds(bounds));
+        results.append(el('li', {}, button));
+      }
+      goToBounds(hits[0].bounds);
+    } catch (err) {
+      say(tr(`搜索失败：${err.message}`, `Search failed: ${err.message}`));
+    }
+  }
+
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     results.replaceChildren();
@@ -56,8 +111,7 @@ export function enableSearch(form, map, catalogById) {
       return;
     }
     if (/^\d+$/.test(text)) {
-      say(tr('按图斑编号 (TBBH) 搜索需要服务器的属性查询接口，尚未提供。',
-        'Search by parcel number (TBBH) needs an attribute query API on the server, which does not exist yet.'));
+      await findParcel(text);
       return;
     }
     try {

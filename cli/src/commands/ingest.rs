@@ -1,10 +1,14 @@
 //! `onemap ingest FILE --layer ID --department CODE [--year YYYY]`: a new version of a layer.
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use onemap_ingest::{IngestReport, IngestRequest};
+use indicatif::{HumanCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use onemap_ingest::{IngestProgress, IngestReport, IngestRequest, ProgressSnapshot};
 
 #[derive(Args)]
 pub struct IngestArgs {
@@ -51,7 +55,7 @@ pub struct IngestArgs {
 }
 
 pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
-    let request = IngestRequest {
+    let mut request = IngestRequest {
         path: args.file.clone(),
         layer: args.layer.clone(),
         department: args.department.clone(),
@@ -67,20 +71,103 @@ pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
         ingested_by: who_am_i(),
         ..IngestRequest::default()
     };
+    // A progress bar on a terminal only, and never with --json (stdout stays pure JSON).
+    let bar = (!args.json && std::io::stderr().is_terminal())
+        .then(|| ProgressDisplay::start(&mut request));
     let report = super::with_database(ctx, async |db| {
         let mut client = db.connect().await?;
         // The CLI acts as the trusted local operator; the publication is audited.
         let acting = onemap_access::Acting::operator(who_am_i());
-        Ok(onemap_access::publish::publish(&mut client, &acting, &request).await?)
+        let report = onemap_access::publish::publish(&mut client, &acting, &request).await?;
+        // A new survey year of a land-use layer: its trend summaries, now (a failure is
+        // reported; the version stays published).
+        let precomputed = if report.unchanged {
+            None
+        } else {
+            onemap_trends::precompute_published(&mut client, &report.layer, report.year).await
+        };
+        Ok((report, precomputed))
     })
-    .await
-    .context("nothing was published")?;
+    .await;
+    if let Some(bar) = bar {
+        bar.finish().await;
+    }
+    let (report, precomputed) = report.context("nothing was published")?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        if let (Some(p), Some(object)) = (&precomputed, value.as_object_mut()) {
+            object.insert("trend_precompute".to_owned(), serde_json::to_value(p)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_report(&report);
+        if let Some(p) = &precomputed {
+            super::trends::print_published_precompute(&report.layer, p);
+        }
     }
     Ok(())
+}
+
+/// The progress bar on stderr, redrawn from the ingest's [`IngestProgress`] ten times a second:
+/// features read, and a bar with the percentage when the format declares its feature count.
+struct ProgressDisplay {
+    bar: ProgressBar,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl ProgressDisplay {
+    fn start(request: &mut IngestRequest) -> Self {
+        let progress = Arc::new(IngestProgress::new());
+        request.progress = Some(progress.clone());
+        let bar = ProgressBar::with_draw_target(Some(1000), ProgressDrawTarget::stderr());
+        bar.set_style(spinner_style());
+        let shown = bar.clone();
+        let ticker = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut with_bar = false;
+            loop {
+                tick.tick().await;
+                let s = progress.snapshot();
+                if let Some(p) = s.percent {
+                    if !with_bar {
+                        shown.set_style(bar_style());
+                        with_bar = true;
+                    }
+                    shown.set_position((f64::from(p) * 10.0) as u64);
+                }
+                shown.set_message(progress_line(&s));
+                shown.tick();
+            }
+        });
+        Self { bar, ticker }
+    }
+
+    /// Stops redrawing and clears the bar, so the report is printed as without one.
+    async fn finish(self) {
+        self.ticker.abort();
+        let _ = self.ticker.await;
+        self.bar.finish_and_clear();
+    }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} [{bar:30}] {msg} ({elapsed}, {eta} left)")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// The text beside the bar: features read, and the percentage when it is known.
+fn progress_line(s: &ProgressSnapshot) -> String {
+    let rows = format!("{} features read", HumanCount(s.rows));
+    match s.percent {
+        Some(p) => format!("{rows}, {p:.0}%"),
+        None => rows,
+    }
 }
 
 /// One human-readable line per ingest.
@@ -134,4 +221,27 @@ pub fn who_am_i() -> String {
     std::env::var("ONEMAP_USER")
         .or_else(|_| std::env::var("USER"))
         .unwrap_or_else(|_| "onemap".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_shows_rows_and_the_percentage_only_when_known() {
+        let unknown = ProgressSnapshot {
+            rows: 1_234_567,
+            bytes_read: None,
+            bytes_total: 0,
+            percent: None,
+        };
+        assert_eq!(progress_line(&unknown), "1,234,567 features read");
+        let known = ProgressSnapshot {
+            rows: 420,
+            bytes_read: Some(42_000),
+            bytes_total: 100_000,
+            percent: Some(42.4),
+        };
+        assert_eq!(progress_line(&known), "420 features read, 42%");
+    }
 }

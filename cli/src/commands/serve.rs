@@ -91,8 +91,9 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    // One ingest worker runs inside the server, for the uploads it receives.
-    let jobs = onemap_jobs::pool(db.url(), 3).context("connecting the ingest worker")?;
+    // One ingest worker runs inside the server, for the uploads it receives. It publishes
+    // with the login role, not onemap_writer: see `onemap_jobs::WORKER_ROLE` for why.
+    let jobs = onemap_jobs::worker_pool(db.url()).context("connecting the ingest worker")?;
     let worker = tokio::spawn(onemap_jobs::run_worker(jobs, super::shutdown_signal()));
     println!("Onemap is ready at http://{addr}/");
     onemap_tile_server::serve(listener, state, super::shutdown_signal())

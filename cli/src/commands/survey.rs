@@ -72,14 +72,36 @@ pub async fn run(ctx: &super::Context, args: SurveyArgs) -> anyhow::Result<()> {
                 .map_err(|e| e.to_string())
         })
         .await?;
-        Ok(report)
+        // Each newly loaded year's trend summaries, oldest year first (a failure is reported;
+        // the year stays published).
+        let mut precomputed = Vec::new();
+        for y in report.loaded() {
+            let year = y.report.as_ref().and_then(|r| r.year).or(Some(y.year));
+            if let Some(p) =
+                onemap_trends::precompute_published(&mut client, &report.layer, year).await
+            {
+                precomputed.push(p);
+            }
+        }
+        Ok((report, precomputed))
     })
     .await
     .context("survey sync")?;
+    let (report, precomputed) = report;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "trend_precompute".to_owned(),
+                serde_json::to_value(&precomputed)?,
+            );
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_report(&report);
+        for p in &precomputed {
+            super::trends::print_published_precompute(&report.layer, p);
+        }
     }
     let failed = report.failed().count();
     anyhow::ensure!(

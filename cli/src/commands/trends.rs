@@ -232,6 +232,24 @@ pub fn print_precompute(report: &onemap_trends::PrecomputeReport) {
     );
 }
 
+/// The precompute that followed a publication: one line per year, and its time (or error).
+pub fn print_published_precompute(layer: &str, p: &onemap_trends::PublishedPrecompute) {
+    if let Some(e) = &p.error {
+        println!(
+            "trends {layer} {}: precompute FAILED after {:.2} s (the version stays published; \
+             queries compute what is missing): {e}",
+            p.year,
+            p.duration_ms / 1000.0
+        );
+        return;
+    }
+    print_precompute(&onemap_trends::PrecomputeReport {
+        layer: layer.to_owned(),
+        years: p.years.clone(),
+        duration_ms: p.duration_ms,
+    });
+}
+
 /// The CLI is the trusted local operator (see `authz::Principal::Operator`).
 fn operator() -> Principal {
     Principal::Operator(super::ingest::who_am_i())

@@ -1,5 +1,8 @@
-//! `GET /api/layers/{id}/features?year=&bbox=&limit=&offset=`: a version's features as GeoJSON
-//! in EPSG:4326, with the source attributes and, for polygons, `area_m2`.
+//! `GET /api/layers/{id}/features?year=&bbox=&limit=&offset=&field=&value=`: a version's
+//! features as GeoJSON in EPSG:4326, with the source attributes and, for polygons, `area_m2`.
+//! `field` and `value` together select the features whose top-level attribute `field` equals
+//! `value` (compared as text: `props ->> field = value`, both bound parameters), e.g. a parcel
+//! by its number: `?field=TBBH&value=1234`.
 
 use std::collections::HashMap;
 
@@ -13,6 +16,8 @@ use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 1000;
 const MAX_LIMIT: i64 = 10_000;
+/// Longest attribute name accepted in `field` (in characters).
+const MAX_FIELD_CHARS: usize = 64;
 
 pub async fn features_list(
     State(state): State<AppState>,
@@ -34,12 +39,13 @@ pub async fn features_list(
     let bbox = q.get("bbox").map(|b| parse_bbox(b)).transpose()?;
     let limit = parse_count(q.get("limit"), "limit", DEFAULT_LIMIT)?.min(MAX_LIMIT);
     let offset = parse_count(q.get("offset"), "offset", 0)?;
+    let (field, value) = parse_match(q.get("field"), q.get("value"))?;
 
     let conn = state.pool.get().await?;
     let rows = conn
         .query(
             include_str!("../sql/features.sql"),
-            &[&version.id, &bbox, &limit, &offset],
+            &[&version.id, &bbox, &limit, &offset, &field, &value],
         )
         .await?;
     let polygons = layer.geometry_type == "polygon";
@@ -101,5 +107,31 @@ fn parse_count(value: Option<&String>, name: &str, default: i64) -> ServerResult
         Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
             ServerError::BadRequest(format!("{name} must be a whole number ≥ 0, not {v:?}"))
         }),
+    }
+}
+
+/// `field` and `value` come together; `field` is an attribute name: letters (any script),
+/// digits and `_`, at most [`MAX_FIELD_CHARS`] characters.
+fn parse_match(
+    field: Option<&String>,
+    value: Option<&String>,
+) -> ServerResult<(Option<String>, Option<String>)> {
+    match (field, value) {
+        (None, None) => Ok((None, None)),
+        (Some(f), Some(v)) => {
+            let n = f.chars().count();
+            let ok = (1..=MAX_FIELD_CHARS).contains(&n)
+                && f.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if !ok {
+                return Err(ServerError::BadRequest(format!(
+                    "field must be an attribute name of 1 to {MAX_FIELD_CHARS} letters, \
+                     digits or _, not {f:?}"
+                )));
+            }
+            Ok((Some(f.clone()), Some(v.clone())))
+        }
+        _ => Err(ServerError::BadRequest(
+            "field and value go together: ?field=NAME&value=V".into(),
+        )),
     }
 }

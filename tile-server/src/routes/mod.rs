@@ -153,7 +153,7 @@ pub fn routes() -> Vec<Route> {
         get(
             "/api/layers/{id}/features",
             Layer,
-            &["year", "bbox", "limit", "offset"],
+            &["year", "bbox", "limit", "offset", "field", "value"],
             features::features_list,
         ),
         get("/api/land-classes", Open, &[], layers::land_classes_list),

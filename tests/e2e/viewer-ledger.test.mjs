@@ -1,0 +1,181 @@
+// The clue ledger in the viewer: a batch of three clues imported with `onemap ledger import`,
+// one stepped to "rectifying" with a deadline already past; a viewer of the coordinating office
+// (sthwb) signs in and sees them listed (status, deadline, overdue flagged), filters by status
+// and overdue, flies to a clue by activating its row, and finds them drawn on the map coloured
+// by status (overdue outlined). The public never sees the section. Needs ONEMAP_BIN and
+// ONEMAP_DATA_DIR (or DATABASE_URL) like viewer-auth.test.mjs; skipped otherwise.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BASE, writeArtifact } from './helpers.mjs';
+import { launch, openViewer, waitReady } from './browser.mjs';
+import { CLUE_STATUS_COLORS } from '../../viewer/src/palette.js';
+
+const BIN = process.env.ONEMAP_BIN;
+const DATA_DIR = process.env.ONEMAP_DATA_DIR;
+const skip = !BIN || !(DATA_DIR || process.env.DATABASE_URL)
+  ? 'set ONEMAP_BIN and ONEMAP_DATA_DIR (the demo server\'s binary and --data-dir) to create users and import clues' : false;
+
+const onemap = (...args) => execFileSync(BIN, [...(DATA_DIR ? ['--data-dir', DATA_DIR] : []), ...args], { encoding: 'utf8' });
+
+const run = Date.now().toString(36);
+const VIEWER = { name: `e2e_ledger_v_${run}`, password: `pw-lv-${run}` };
+const EDITOR = { name: `e2e_ledger_e_${run}`, password: `pw-le-${run}` };
+// Inside the reserve, near 101.1°E 38.3°N; clue ids unique per run (re-imports add nothing).
+const IDS = [`E2E-${run}-1`, `E2E-${run}-2`, `E2E-${run}-3`];
+const square = (x, y, d) => ({ type: 'Polygon', coordinates: [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]] });
+const BATCH = {
+  type: 'FeatureCollection',
+  features: [
+    { type: 'Feature', properties: { clue_id: IDS[0], source: 'national', detected_on: '2024-05-10', activity: 'mining' }, geometry: { type: 'Point', coordinates: [101.1, 38.3] } },
+    { type: 'Feature', properties: { clue_id: IDS[1], source: 'provincial', detected_on: '2024-06-01', activity: 'road' }, geometry: square(101.12, 38.31, 0.004) },
+    { type: 'Feature', properties: { clue_id: IDS[2], source: 'city', detected_on: '2024-07-15', activity: 'grazing' }, geometry: { type: 'Point', coordinates: [101.08, 38.28] } },
+  ],
+};
+let browser;
+let dir;
+let ours = {}; // clue_id → ledger id
+
+async function api(method, path, token, body) {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json().catch(() => null);
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+before(async () => {
+  if (skip) return;
+  onemap('user', 'add', VIEWER.name, '--department', 'sthwb', '--role', 'viewer', '--password', VIEWER.password);
+  onemap('user', 'add', EDITOR.name, '--department', 'sthwb', '--role', 'editor', '--password', EDITOR.password);
+  dir = mkdtempSync(join(tmpdir(), 'onemap-e2e-ledger-'));
+  const file = join(dir, 'clues.geojson');
+  writeFileSync(file, JSON.stringify(BATCH));
+  onemap('ledger', 'import', file, '--batch', `e2e-${run}`);
+  // The second clue: verified as a problem, rectifying with a deadline already past.
+  const { token } = await (await fetch(`${BASE}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(EDITOR),
+  })).json();
+  const all = (await api('GET', '/api/clues', token)).clues;
+  ours = Object.fromEntries(all.filter((c) => IDS.includes(c.clue_id)).map((c) => [c.clue_id, c.id]));
+  assert.equal(Object.keys(ours).length, 3, 'the three imported clues');
+  const id = ours[IDS[1]];
+  await api('POST', `/api/clues/${id}/transitions`, token, { action: 'verify_problem', notes: 'e2e: road cut found', date: '2024-06-10' });
+  await api('POST', `/api/clues/${id}/transitions`, token, {
+    action: 'start_rectification', measures: 'e2e: restore the slope', deadline: '2024-09-30', lead: 'sthwb', responsible: ['jtys'],
+  });
+  await api('POST', '/api/logout', token);
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  if (skip) return;
+  for (const u of [VIEWER, EDITOR]) {
+    try { onemap('user', 'disable', u.name); } catch { /* best effort */ }
+  }
+});
+
+async function signIn(page, { name, password }) {
+  await page.fill('#login-name', name);
+  await page.fill('#login-password', password);
+  await Promise.all([page.waitForEvent('load'), page.locator('#login-submit').click()]);
+  await waitReady(page);
+  await page.evaluate(() => window.onemap.ledger.ready);
+}
+
+/** The list's rows for our clues: clue id → { status, overdue, text }. */
+const ourRows = (page) => page.evaluate((ids) => Object.fromEntries(
+  [...document.querySelectorAll('#clues-list li')].filter((li) => ids.includes(li.dataset.clueId))
+    .map((li) => [li.dataset.clueId, { status: li.dataset.status, overdue: li.dataset.overdue === 'true', text: li.textContent }]),
+), IDS);
+
+test('the public sees no ledger section and no clue layer', { skip }, async () => {
+  const { page, context, problems } = await openViewer(browser);
+  await page.evaluate(() => window.onemap.ledger.ready);
+  assert.equal(await page.locator('#ledger').isHidden(), true);
+  assert.equal(await page.evaluate(() => Boolean(window.onemap.map.getSource('ledger-clues'))), false);
+  assert.deepEqual(problems.pageErrors, []);
+  assert.deepEqual(problems.failedRequests, []);
+  await context.close();
+});
+
+test('a signed-in sthwb viewer sees the clues listed, filtered and drawn by status', { skip }, async () => {
+  const { page, context, problems } = await openViewer(browser);
+  await signIn(page, VIEWER);
+  assert.equal(await page.locator('#ledger').isHidden(), false);
+  await page.locator('#ledger > summary').click();
+
+  // The list: every clue the API gives this user, ours among them with status and overdue.
+  const viaApi = await page.evaluate(async () => (await (await fetch('/api/clues')).json()).clues);
+  assert.equal(await page.locator('#clues-list li').count(), viaApi.length);
+  let rows = await ourRows(page);
+  assert.deepEqual(Object.keys(rows).sort(), [...IDS].sort());
+  assert.deepEqual(Object.fromEntries(IDS.map((id) => [id, [rows[id].status, rows[id].overdue]])), {
+    [IDS[0]]: ['pending', false], [IDS[1]]: ['rectifying', true], [IDS[2]]: ['pending', false],
+  });
+  assert.match(rows[IDS[1]].text, /2024-09-30/);
+  assert.match(rows[IDS[1]].text, /逾期/);
+  assert.equal(await page.locator(`#clues-list li[data-clue-id="${IDS[1]}"] .list-row.overdue`).count(), 1);
+  assert.equal(await page.locator(`#clues-list li[data-clue-id="${IDS[0]}"] .list-row.overdue`).count(), 0);
+
+  // The map layer: the same clues, coloured by status, overdue outlined.
+  const source = await page.evaluate(() => window.onemap.map.getSource('ledger-clues').serialize().data);
+  const onMap = Object.fromEntries(source.features.filter((f) => IDS.includes(f.properties.clue_id)).map((f) => [f.properties.clue_id, f]));
+  assert.equal(source.features.length, viaApi.length);
+  assert.deepEqual(Object.keys(onMap).sort(), [...IDS].sort());
+  assert.equal(onMap[IDS[1]].geometry.type, 'Polygon');
+  assert.equal(onMap[IDS[1]].properties.overdue, true);
+  await page.evaluate(() => window.onemap.map.jumpTo({ center: [101.1, 38.3], zoom: 12 }));
+  await page.waitForFunction(() => window.onemap.map.loaded() && !window.onemap.map.isMoving(), null, { timeout: 30_000 });
+  const drawn = await page.evaluate((ids) => window.onemap.map
+    .queryRenderedFeatures({ layers: ['ledger-clues-point', 'ledger-clues-fill', 'ledger-clues-line'] })
+    .filter((f) => ids.includes(f.properties.clue_id))
+    .map((f) => ({ id: f.properties.clue_id, layer: f.layer.id, status: f.properties.status })), IDS);
+  assert.ok(drawn.some((f) => f.id === IDS[0] && f.layer === 'ledger-clues-point'), JSON.stringify(drawn));
+  assert.ok(drawn.some((f) => f.id === IDS[1] && f.layer === 'ledger-clues-fill'), JSON.stringify(drawn));
+  const colours = await page.evaluate(() => window.onemap.map.getPaintProperty('ledger-clues-point', 'circle-color'));
+  for (const [st, colour] of Object.entries(CLUE_STATUS_COLORS)) assert.equal(colours[colours.indexOf(st) + 1], colour);
+  writeArtifact('viewer-ledger.png', await page.screenshot());
+
+  // Filters: overdue only, then a status; the map follows the list.
+  await page.locator('#clues-overdue').check();
+  await page.evaluate(() => window.onemap.ledger.ready);
+  rows = await ourRows(page);
+  assert.deepEqual(Object.keys(rows), [IDS[1]]);
+  assert.ok(await page.evaluate(() => [...document.querySelectorAll('#clues-list li')].every((li) => li.dataset.overdue === 'true')));
+  const overdueOnMap = await page.evaluate(() => window.onemap.map.getSource('ledger-clues').serialize().data.features.map((f) => f.properties.overdue));
+  assert.ok(overdueOnMap.length >= 1 && overdueOnMap.every(Boolean));
+  await page.locator('#clues-overdue').uncheck();
+  await page.locator('#clues-status').selectOption('pending');
+  await page.evaluate(() => window.onemap.ledger.ready);
+  rows = await ourRows(page);
+  assert.deepEqual(Object.keys(rows).sort(), [IDS[0], IDS[2]].sort());
+  assert.ok(await page.evaluate(() => [...document.querySelectorAll('#clues-list li')].every((li) => li.dataset.status === 'pending')));
+
+  // A row flies the map to its clue.
+  await page.locator(`#clues-list li[data-clue-id="${IDS[2]}"] button`).click();
+  await page.waitForFunction(() => !window.onemap.map.isMoving(), null, { timeout: 20_000 });
+  const [lon, lat] = await page.evaluate(() => window.onemap.map.getCenter().toArray());
+  assert.ok(Math.abs(lon - 101.08) < 1e-6 && Math.abs(lat - 38.28) < 1e-6, `centre ${lon},${lat}`);
+  assert.ok(await page.evaluate(() => window.onemap.map.getZoom()) >= 14);
+  // The polygon clue: its box fills the view.
+  await page.locator('#clues-status').selectOption('');
+  await page.evaluate(() => window.onemap.ledger.ready);
+  await page.locator(`#clues-list li[data-clue-id="${IDS[1]}"] button`).click();
+  await page.waitForFunction(() => !window.onemap.map.isMoving(), null, { timeout: 20_000 });
+  const view = await page.evaluate(() => window.onemap.map.getBounds().toArray().flat());
+  assert.ok(view[0] <= 101.12 && view[1] <= 38.31 && view[2] >= 101.124 && view[3] >= 38.314, `view ${view}`);
+  assert.ok(view[2] - view[0] < 0.05, `view ${view} not zoomed in on the clue`);
+
+  assert.deepEqual(problems.pageErrors, []);
+  assert.deepEqual(problems.foreignRequests, []);
+  await context.close();
+});
