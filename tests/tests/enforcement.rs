@@ -11,12 +11,11 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use geozero::mvt::{Message, Tile};
-use helpers::{fixture, TestDb};
+use helpers::TestDb;
 use http_body_util::BodyExt;
 use onemap_access::{tokens, users, Acting, Role};
 use onemap_enforcement::rules::{self, TransitionRule};
 use onemap_enforcement::{EnforcementQuery, HotspotBy};
-use onemap_ingest::{ingest, IngestRequest};
 use onemap_schemas::authz::Principal;
 use onemap_schemas::catalog::Catalog;
 use onemap_tile_server::{app, AppState, ServerConfig};
@@ -25,39 +24,9 @@ use tower::ServiceExt;
 
 const HA: f64 = 10_000.0;
 
-/// Loads the three survey years, the reserve zones, the station jurisdictions and the villages,
-/// and precomputes the land-use layer.
+/// The zoning and survey fixtures, with the land use as `landuse`, precomputed.
 async fn load(db: &TestDb) -> tokio_postgres::Client {
-    let mut client = db.client().await;
-    let files: [(&str, &str, Option<i32>); 6] = [
-        ("reserve_zones", "trends/zones.geojson", None),
-        ("station_jurisdictions", "trends/stations.geojson", None),
-        ("villages", "trends/villages.geojson", None),
-        ("landuse", "trends/landuse_2020.geojson", Some(2020)),
-        ("landuse", "trends/landuse_2021.geojson", Some(2021)),
-        ("landuse", "trends/landuse_2022.geojson", Some(2022)),
-    ];
-    for (layer, file, year) in files {
-        ingest(
-            &mut client,
-            &IngestRequest {
-                path: fixture(file),
-                layer: layer.into(),
-                department: if year.is_some() { "zrzy" } else { "lcj" }.into(),
-                year,
-                srid: Some(4543),
-                class_field: year.map(|_| "DLBM".to_owned()),
-                ingested_by: "test".into(),
-                ..IngestRequest::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("ingest of {file} failed: {e}"));
-    }
-    onemap_trends::precompute(&mut client, "landuse", None)
-        .await
-        .unwrap();
-    client
+    helpers::survey_fixtures::load_zoning_and_surveys(db, "landuse").await
 }
 
 fn assert_ha(actual: f64, expected_ha: f64, what: &str) {

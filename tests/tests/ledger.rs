@@ -11,48 +11,17 @@ use std::path::{Path, PathBuf};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
-use helpers::{fixture, TestDb};
+use helpers::TestDb;
 use http_body_util::BodyExt;
 use onemap_access::{tokens, users, Acting, Role};
-use onemap_ingest::{ingest, IngestRequest};
 use onemap_ledger::{ImportReport, ImportRequest};
 use onemap_tile_server::{app, AppState, ServerConfig};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-/// Loads the survey years as `dltb`, the zones, stations and villages, and precomputes the
-/// change parcels.
+/// The zoning and survey fixtures, with the land use as `dltb`, precomputed.
 async fn load(db: &TestDb) -> tokio_postgres::Client {
-    let mut client = db.client().await;
-    let files: [(&str, &str, Option<i32>); 6] = [
-        ("reserve_zones", "trends/zones.geojson", None),
-        ("station_jurisdictions", "trends/stations.geojson", None),
-        ("villages", "trends/villages.geojson", None),
-        ("dltb", "trends/landuse_2020.geojson", Some(2020)),
-        ("dltb", "trends/landuse_2021.geojson", Some(2021)),
-        ("dltb", "trends/landuse_2022.geojson", Some(2022)),
-    ];
-    for (layer, file, year) in files {
-        ingest(
-            &mut client,
-            &IngestRequest {
-                path: fixture(file),
-                layer: layer.into(),
-                department: if year.is_some() { "zrzy" } else { "lcj" }.into(),
-                year,
-                srid: Some(4543),
-                class_field: year.map(|_| "DLBM".to_owned()),
-                ingested_by: "test".into(),
-                ..IngestRequest::default()
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("ingest of {file} failed: {e}"));
-    }
-    onemap_trends::precompute(&mut client, "dltb", None)
-        .await
-        .unwrap();
-    client
+    helpers::survey_fixtures::load_zoning_and_surveys(db, "dltb").await
 }
 
 /// Lon/lat of the fixture cell coordinate (x, y) (cells of 100 m from E 499 700, N 4 290 000).

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
+pub mod survey_fixtures;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
