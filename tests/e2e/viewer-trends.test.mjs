@@ -157,6 +157,9 @@ test('clicking a hotspot or a task flies the map to its place', async () => {
   await page.locator('#trends-close').click();
   assert.equal(await page.locator('#trends-results').isHidden(), true);
   await page.locator('#enforcement summary').click();
+  // The section loads on its `toggle` event, which fires after the click returns: wait until
+  // the hotspots have answered (the list is drawn with them), then await the tasks too.
+  await page.waitForFunction(() => window.onemap.enforcement.hotspots !== null);
   await page.evaluate(() => window.onemap.enforcement.ready);
   const hotspots = await getJson('/api/enforcement/hotspots?layer=dltb&by=zone');
   assert.ok(hotspots.hotspots.length > 0, 'the demo should have flagged change');
