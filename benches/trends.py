@@ -1,7 +1,7 @@
 """Measures benches/trends.sh's queries: the precomputed trend API over HTTP (p50/p95 of N
 requests on one keep-alive connection) and the on-the-fly SQL with psql (median of RUNS), then
 writes the "Trend queries (issue 4)" section of BENCHMARKS.md, leaving the other sections."""
-import argparse, datetime, http.client, os, platform, re, statistics, subprocess, time, urllib.parse
+import argparse, datetime, http.client, json, os, platform, re, statistics, subprocess, time, urllib.parse
 
 ap = argparse.ArgumentParser()
 for a in ("base", "db", "parcels", "requests", "runs", "load-log", "benchmarks"):
@@ -41,6 +41,41 @@ def http_series(path, params, n):
     return p(0.5), p(0.95), len(body)
 
 
+def http_post_series(path, params, body, n):
+    """Like http_series, but POST with an ad-hoc zone as the GeoJSON body."""
+    u = urllib.parse.urlparse(args.base)
+    conn = http.client.HTTPConnection(u.hostname, u.port)
+    url = path + "?" + urllib.parse.urlencode(params)
+    times = []
+    for i in range(n + 3):
+        t = time.perf_counter()
+        conn.request("POST", url, body=body, headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        answer = r.read()
+        dt = (time.perf_counter() - t) * 1000
+        if r.status != 200:
+            raise SystemExit(f"POST {url}: HTTP {r.status}: {answer[:300]!r}")
+        if i >= 3:
+            times.append(dt)
+    times.sort()
+    p = lambda q: times[min(len(times) - 1, int(round(q * (len(times) - 1))))]
+    return p(0.5), p(0.95)
+
+
+def zone_geojson(zone_layer, zone, box_m=None):
+    """A zone's polygon as GeoJSON in EPSG:4326 (what a client would POST); with box_m, instead
+    a square of that side around a point inside it (a zone drawn on the map)."""
+    geom = ("ST_Transform(ST_Expand(ST_Transform(ST_PointOnSurface(f.geom), 4543), :half), 4326)"
+            if box_m else "ST_Transform(f.geom, 4326)")
+    return subprocess.run(
+        ["psql", "-Atq", args.db, "-v", f"zl={zone_layer}", "-v", f"z={zone}",
+         "-v", f"half={(box_m or 0) / 2}"],
+        input=f"SELECT ST_AsGeoJSON({geom}, 7) FROM onemap.features f JOIN onemap.layer_versions v "
+        "ON v.id = f.version_id JOIN onemap.layers l ON l.key = v.layer_key "
+        "WHERE l.id = :'zl' AND f.props ->> 'name' = :'z' LIMIT 1",
+        capture_output=True, text=True, check=True).stdout.strip()
+
+
 def psql_runs(sql, variables, runs):
     cmd = ["psql", "-q", "-v", "ON_ERROR_STOP=1", args.db, "-f", os.path.join(HERE, "sql", sql)]
     for k, v in variables.items():
@@ -62,6 +97,21 @@ for layer, zone, label in (CORE, STATION):
     t50, t95, _ = http_series("/api/trends/transitions", {**q, "from": 2023, "to": 2024}, n)
     print(f"{label}: area p50 {a50:.1f} ms p95 {a95:.1f} ms; transitions p50 {t50:.1f} ms p95 {t95:.1f} ms", flush=True)
     rows.append((label, layer, zone, vertices(layer, zone), a50, a95, t50, t95))
+
+# Ad-hoc zones (POST with a GeoJSON body): nothing precomputed for them.
+n_adhoc = min(n, 20)
+adhoc_rows = []
+for label, body in (
+    ("the core zone's polygon, sent as an ad-hoc zone", zone_geojson(CORE[0], CORE[1])),
+    ("a 5 km × 5 km square drawn inside the core zone", zone_geojson(CORE[0], CORE[1], 5000)),
+):
+    nv = json.loads(body)["coordinates"]
+    nv = sum(len(r) for r in (nv if json.loads(body)["type"] == "Polygon" else [r for p in nv for r in p]))
+    a50, a95 = http_post_series("/api/trends/area", {"layer": "dltb", "from": 2019, "to": 2024}, body, n_adhoc)
+    t50, t95 = http_post_series("/api/trends/transitions", {"layer": "dltb", "from": 2023, "to": 2024}, body, n_adhoc)
+    c50, c95 = http_post_series("/api/changes", {"layer": "dltb", "from": 2023, "to": 2024}, body, n_adhoc)
+    print(f"ad hoc, {label}: area p50 {a50:.1f} p95 {a95:.1f}; transitions p50 {t50:.1f} p95 {t95:.1f}; changes p50 {c50:.1f} p95 {c95:.1f} ms", flush=True)
+    adhoc_rows.append((label, nv, a50, a95, t50, t95, c50, c95))
 
 fly_area, fly_area_runs = psql_runs("trends_area_on_the_fly.sql", {"zone_layer": CORE[0], "zone": CORE[1]}, runs)
 fly_tr, fly_tr_runs = psql_runs("trends_transitions_on_the_fly.sql",
@@ -90,6 +140,18 @@ lines = [
 ]
 for label, layer, zone, nv, a50, a95, t50, t95 in rows:
     lines.append(f"| {label} (`zone_layer={layer}&zone={zone}`) | {nv} | {a50:.1f} / {a95:.1f} | {t50:.1f} / {t95:.1f} |")
+lines += [
+    "",
+    f"Ad-hoc zones, `POST` with the zone as a GeoJSON body in EPSG:4326 ({n_adhoc} requests per "
+    "query after 3 warm-up requests): nothing is precomputed for such a zone, so each year's "
+    "parcels are clipped to it on the fly (a parcel wholly inside counts with its stored area) "
+    "and the precomputed change parcels are clipped to it for the matrix and the change list.",
+    "",
+    "| ad-hoc zone | vertices | area series 2019–2024 p50 / p95 (ms) | transition matrix 2023→2024 p50 / p95 (ms) | change parcels 2023→2024 p50 / p95 (ms) |",
+    "|---|---:|---:|---:|---:|",
+]
+for label, nv, a50, a95, t50, t95, c50, c95 in adhoc_rows:
+    lines.append(f"| {label} | {nv} | {a50:.1f} / {a95:.1f} | {t50:.1f} / {t95:.1f} | {c50:.1f} / {c95:.1f} |")
 lines += [
     "",
     f"| query, {core[0]} | precomputed p95 (ms) | on the fly, median (s) | runs (s) | on the fly ÷ precomputed p95 |",

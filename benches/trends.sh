@@ -57,7 +57,9 @@ echo "starting onemap serve on 127.0.0.1:$PORT..."
 DATABASE_URL=$URL "$ONEMAP" serve --listen "127.0.0.1:$PORT" >"$WORK/trends-serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do
+# The first start after loading generalises the land-use versions for the low zooms (minutes
+# at 200 000 parcels a year) before it listens.
+for _ in $(seq 1 900); do
     curl -sf "http://127.0.0.1:$PORT/api/layers" >/dev/null 2>&1 && break
     kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/trends-serve.log" >&2; exit 1; }
     sleep 1

@@ -1,8 +1,13 @@
 //! Cookie sessions of the viewer: a random session id (256 bits, 43 base64url characters) and
 //! a CSRF token of the same strength, of which only the SHA-256 digests are stored. A session
 //! is valid until it is ended (logout, or replaced by the next login from the same browser),
-//! its user is disabled, it has been idle longer than [`SessionLimits::idle`] or it is older
-//! than [`SessionLimits::absolute`].
+//! its user is disabled or changes password, it has been idle longer than
+//! [`SessionLimits::idle`] or it is older than [`SessionLimits::absolute`].
+//!
+//! An ended session's row is deleted at once; an expired one by [`prune`] (the server runs it
+//! periodically, `onemap sessions prune` by hand). The cookies live no longer than the
+//! session: [`SessionLimits::cookie_max_age`] at login, renewed whenever the session is seen
+//! again ([`SessionState::Valid::renew`]), so a browser does not present a pruned session.
 
 use std::time::Duration;
 
@@ -20,6 +25,14 @@ pub struct SessionLimits {
     pub idle: Duration,
     /// Ended this long after the login, however active.
     pub absolute: Duration,
+}
+
+impl SessionLimits {
+    /// How long a session's cookies should live from now, `remaining` before its absolute end:
+    /// the idle timeout, but never past the absolute lifetime.
+    pub fn cookie_max_age(&self, remaining: Duration) -> Duration {
+        self.idle.min(remaining).min(self.absolute)
+    }
 }
 
 impl Default for SessionLimits {
@@ -44,8 +57,14 @@ pub struct NewSession {
 /// What a presented session id turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionState {
-    /// A valid session of this user; `csrf_sha256` is the digest of its CSRF token.
-    Valid { who: Principal, csrf_sha256: String },
+    /// A valid session of this user; `csrf_sha256` is the digest of its CSRF token. `renew`:
+    /// its last-seen time was just refreshed, and its cookies should be set again to live this
+    /// much longer (the idle timeout, capped by the absolute lifetime).
+    Valid {
+        who: Principal,
+        csrf_sha256: String,
+        renew: Option<Duration>,
+    },
     /// A session that existed but has ended, expired, or whose user is disabled.
     Expired,
     /// Malformed, or never issued by this server (forged).
@@ -147,7 +166,8 @@ pub async fn resolve(
     let (true, Some(role)) = (row.get::<_, bool>("valid"), Role::parse(&role)) else {
         return Ok(SessionState::Expired);
     };
-    if row.get::<_, bool>("stale") {
+    let stale = row.get::<_, bool>("stale");
+    if stale {
         client
             .execute(
                 include_str!("sql/session_touch.sql"),
@@ -164,11 +184,15 @@ pub async fn resolve(
             role,
         }),
         csrf_sha256: row.get("csrf_sha256"),
+        renew: stale.then(|| {
+            let remaining = row.get::<_, f64>("remaining_secs").max(0.0);
+            limits.cookie_max_age(Duration::from_secs_f64(remaining))
+        }),
     })
 }
 
-/// Ends the session `session` (logout). Returns its row id, or `None` when it was not open.
-/// Audited as `session.end`.
+/// Ends the session `session` (logout): its row is deleted. Returns its row id, or `None` when
+/// there was no such session. Audited as `session.end`.
 pub async fn end(client: &mut Client, acting: &Acting, session: &str) -> AccessResult<Option<i64>> {
     if !well_formed(session) {
         return Ok(None);
@@ -197,4 +221,38 @@ pub async fn end(client: &mut Client, acting: &Acting, session: &str) -> AccessR
         .await
         .map_err(AccessError::pg("committing the logout"))?;
     Ok(Some(id))
+}
+
+/// Deletes the sessions that can no longer be used: expired (idle longer than `limits.idle`
+/// or older than `limits.absolute`, each plus `grace`), ended, or of a disabled user. Returns
+/// how many. The grace keeps a session whose cookie the browser may still hold for a moment
+/// (the cookie is renewed in the answer to the request that refreshed the session) from being
+/// deleted under it; such a session is refused as expired meanwhile.
+pub async fn prune(
+    client: &impl GenericClient,
+    limits: SessionLimits,
+    grace: Duration,
+) -> AccessResult<u64> {
+    let count: i64 = client
+        .query_one(
+            include_str!("sql/session_prune.sql"),
+            &[
+                &(limits.idle + grace).as_secs_f64(),
+                &(limits.absolute + grace).as_secs_f64(),
+            ],
+        )
+        .await
+        .map_err(AccessError::pg("pruning the sessions"))?
+        .get(0);
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// Ends every session of user `name` (inside the caller's transaction: a disabled user, a
+/// changed password). Returns how many there were.
+pub(crate) async fn end_all_of(client: &impl GenericClient, name: &str) -> AccessResult<i64> {
+    Ok(client
+        .query_one(include_str!("sql/sessions_of_user_end.sql"), &[&name])
+        .await
+        .map_err(AccessError::pg("ending the user's sessions"))?
+        .get(0))
 }

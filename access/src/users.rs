@@ -169,7 +169,9 @@ pub async fn list(client: &impl GenericClient) -> AccessResult<Vec<UserInfo>> {
         .collect()
 }
 
-/// Disables (or re-enables) a user: a disabled user's tokens and password stop working.
+/// Disables (or re-enables) a user: a disabled user's tokens and password stop working, and
+/// their cookie sessions are ended (deleted); tokens are not revoked (they work again when the
+/// user is re-enabled).
 pub async fn set_disabled(
     client: &mut Client,
     acting: &Acting,
@@ -191,18 +193,21 @@ pub async fn set_disabled(
     if n == 0 {
         return Err(AccessError::NotFound(format!("no user {name:?}")));
     }
-    let action = if disabled {
-        "user.disable"
+    let (action, details) = if disabled {
+        // Signed out everywhere; bearer tokens stay (refused while disabled, back on enable).
+        let ended = crate::sessions::end_all_of(&tx, name).await?;
+        ("user.disable", json!({ "sessions_ended": ended }))
     } else {
-        "user.enable"
+        ("user.enable", json!({}))
     };
-    audit::append(&tx, acting, action, Some(name), &json!({})).await?;
+    audit::append(&tx, acting, action, Some(name), &details).await?;
     tx.commit()
         .await
         .map_err(AccessError::pg("committing the user change"))
 }
 
-/// Sets a user's password. Users may change their own; admins anyone's.
+/// Sets a user's password. Users may change their own; admins anyone's. Ends every cookie
+/// session of that user (nothing else: bearer tokens keep working).
 pub async fn set_password(
     client: &mut Client,
     acting: &Acting,
@@ -225,7 +230,17 @@ pub async fn set_password(
     if n == 0 {
         return Err(AccessError::NotFound(format!("no user {name:?}")));
     }
-    audit::append(&tx, acting, "user.passwd", Some(name), &json!({})).await?;
+    // Whoever knew the old password is signed out of the viewer; bearer tokens are revoked
+    // only on purpose (`onemap token revoke`).
+    let ended = crate::sessions::end_all_of(&tx, name).await?;
+    audit::append(
+        &tx,
+        acting,
+        "user.passwd",
+        Some(name),
+        &json!({ "sessions_ended": ended }),
+    )
+    .await?;
     tx.commit()
         .await
         .map_err(AccessError::pg("committing the password"))

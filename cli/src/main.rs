@@ -46,6 +46,8 @@ enum Command {
     Token(commands::token::TokenArgs),
     /// Verify or read the audit trail.
     Audit(commands::audit::AuditArgs),
+    /// The viewer's cookie sessions: delete the expired ones.
+    Sessions(commands::sessions::SessionsArgs),
     /// Change-trend analytics: precompute, area series, transition matrices.
     Trends(commands::trends::TrendsArgs),
     /// The annual land-use change survey: load new or changed years (`survey sync`).
@@ -56,7 +58,7 @@ enum Command {
     Rules(commands::enforcement::RulesArgs),
     /// Flagged change area: hotspots and task lists per station or department.
     Enforcement(commands::enforcement::EnforcementArgs),
-    /// The rectification ledger of remote-sensing clues: import a batch, list the overdue.
+    /// The rectification ledger of remote-sensing clues: import, overdue, export, summary, rules.
     Ledger(commands::ledger::LedgerArgs),
     /// Write an offline package (PMTiles or MBTiles) of some layers for use without a network.
     ExportTiles(commands::export_tiles::ExportTilesArgs),
@@ -105,6 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(args) => commands::user::run(&ctx, args).await,
         Command::Token(args) => commands::token::run(&ctx, args).await,
         Command::Audit(args) => commands::audit::run(&ctx, args).await,
+        Command::Sessions(args) => commands::sessions::run(&ctx, args).await,
         Command::Trends(args) => commands::trends::run(&ctx, args).await,
         Command::Survey(args) => commands::survey::run(&ctx, args).await,
         Command::Changes(args) => commands::trends::run_changes(&ctx, args).await,

@@ -17,6 +17,14 @@ pub enum IngestError {
     /// Neither the extension nor the first bytes name a format we read.
     #[error("{file}: unknown format (expected GeoJSON .geojson/.json, GeoPackage .gpkg, Shapefile .shp, FlatGeobuf .fgb, CSV .csv or a .zip of these)")]
     UnknownFormat { file: PathBuf },
+    /// The format is read only by builds with an optional cargo feature (the Esri File
+    /// Geodatabase through GDAL).
+    #[error("{file}: {format} is read through GDAL, which this build of onemap leaves out; rebuild with the cargo feature `{feature}` (`cargo install --path cli --features {feature}` or `cargo build -p onemap --features {feature}`; needs Debian libgdal-dev)")]
+    FeatureNotBuilt {
+        file: PathBuf,
+        format: &'static str,
+        feature: &'static str,
+    },
     /// The file as a whole is broken (not one feature in particular).
     #[error("{file}: malformed file: {detail}")]
     Malformed { file: PathBuf, detail: String },
@@ -107,6 +115,7 @@ impl IngestError {
         match self {
             Self::Io { file, .. }
             | Self::UnknownFormat { file }
+            | Self::FeatureNotBuilt { file, .. }
             | Self::Malformed { file, .. }
             | Self::Feature { file, .. }
             | Self::UnknownCrs { file, .. }

@@ -1,6 +1,7 @@
 //! Onemap ingest: publishes a department's file (GeoJSON, GeoPackage, Shapefile, FlatGeobuf,
-//! CSV, or a zip of one) as a new version of a layer. A reader (`source/`: one module per
-//! format) streams features into a sink that encodes binary COPY rows (`sink/`); `publish`
+//! CSV, or a zip of one; an Esri File Geodatabase with the cargo feature `gdal`) as a new
+//! version of a layer. A reader (`source/`: one module per format) streams features into a
+//! sink that encodes binary COPY rows (`sink/`); `publish`
 //! loads them into a fresh partition of `onemap.features` and attaches it in the same
 //! transaction that records the version.
 //!
@@ -22,10 +23,12 @@ pub use sink::GeometryKind;
 
 use std::time::Instant;
 
+pub use crs::identify_wkt;
 pub use error::IngestError;
 pub use progress::{IngestProgress, ProgressSnapshot};
 pub use report::{IngestReport, Rejection};
 pub use request::{FieldAlias, IngestRequest};
+pub use source::{read_shapefile, ShapefileRecord, ShapefileTable};
 
 use crate::source::Crs;
 

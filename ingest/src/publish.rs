@@ -9,10 +9,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use futures::SinkExt;
 use postgres_protocol::escape::escape_identifier;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{Client, Transaction};
 
-use crate::sink::{GeometryKind, RowSink, SinkSummary, COPY_HEADER, COPY_TRAILER};
+use crate::sink::{
+    client_derives, Deriver, GeometryKind, Malformed, RowSink, SinkSummary, COPY_HEADER,
+    COPY_TRAILER,
+};
 use crate::source::{Crs, Opened};
 use crate::{IngestError, IngestReport, IngestRequest};
 
@@ -118,9 +121,22 @@ pub(crate) async fn publish(
     let sha256 = opened.sha256.clone();
     let (encoding, encoding_source) = opened.source.encoding().unzip();
     let expected = existing.as_ref().map(|l| (req.layer.clone(), l.kind));
-    let (summary, written) = copy_rows(
+    // Geographic coordinates get their Web-Mercator copy and area from the client's workers;
+    // other SRIDs from the partition's trigger, as the rows arrive. FREEZE: the table was
+    // created in this transaction, so nobody else can see it, and readers after the commit
+    // need not rewrite every page to set hint bits. (No comment in these two SQL files: the
+    // fault tests find the COPY in pg_stat_activity by its text.)
+    let derive = client_derives(crs.srid);
+    let copy_sql = if derive {
+        include_str!("sql/copy_rows_derived.sql")
+    } else {
+        include_str!("sql/copy_rows.sql")
+    };
+    let phase = Instant::now();
+    let (summary, written, unchecked) = copy_rows(
         &tx,
-        &fill(include_str!("sql/copy_rows.sql")),
+        &fill(copy_sql),
+        derive,
         file,
         opened,
         version_id,
@@ -141,16 +157,35 @@ pub(crate) async fn publish(
         }
     };
 
-    let fixed = repair(&tx, file, &fill, kind, summary.mixed_multi).await?;
+    tracing::debug!(version_id, derive, ms = elapsed_ms(phase), "rows copied");
+    let phase = Instant::now();
+    let fixed = repair(
+        &tx,
+        file,
+        &fill,
+        kind,
+        summary.mixed_multi,
+        unchecked.as_deref(),
+    )
+    .await?;
+    tracing::debug!(
+        version_id,
+        ms = elapsed_ms(phase),
+        "geometries checked and repaired"
+    );
+    let phase = Instant::now();
     let written = written - fixed.dropped;
 
     tx.batch_execute(&fill(include_str!("sql/index_and_attach.sql")))
         .await
         .map_err(pg("indexing and attaching the partition"))?;
+    tracing::debug!(version_id, ms = elapsed_ms(phase), "indexed and attached");
+    let phase = Instant::now();
     let extent = tx
         .query_one(&fill(include_str!("sql/version_extent.sql")), &[])
         .await
         .map_err(pg("computing the version's extent"))?;
+    tracing::debug!(version_id, ms = elapsed_ms(phase), "extent computed");
     let count: i64 = extent.get("n");
     let bbox = match (
         extent.get::<_, Option<f64>>("west"),
@@ -383,17 +418,21 @@ async fn insert_layer(
 }
 
 /// Streams the features into the partition: the reader encodes rows on a blocking thread and
-/// sends chunks through a bounded channel, so memory stays flat whatever the file's size.
+/// sends chunks through a bounded channel, so memory stays flat whatever the file's size. With
+/// `derive`, worker threads append each row's `geom_3857` and `area_m2` to the chunks, which
+/// reach the COPY in the reader's order (so a refused row is still named by its number).
+#[allow(clippy::too_many_arguments)]
 async fn copy_rows(
     tx: &Transaction<'_>,
     copy_sql: &str,
+    derive: bool,
     file: &Path,
     opened: Opened,
     version_id: i64,
     srid: i32,
     expected: Option<(String, GeometryKind)>,
     progress: Option<std::sync::Arc<crate::IngestProgress>>,
-) -> Result<(SinkSummary, u64), IngestError> {
+) -> Result<(SinkSummary, u64, Option<Vec<i64>>), IngestError> {
     let pg = |context: &str| IngestError::pg(file, context.to_owned());
     let sink = tx
         .copy_in::<_, Bytes>(copy_sql)
@@ -401,7 +440,7 @@ async fn copy_rows(
         .map_err(pg("starting the COPY"))?;
     let mut sink = std::pin::pin!(sink);
 
-    let (chunk_tx, mut chunk_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+    let (chunk_tx, chunk_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
     let reader_file = file.to_owned();
     let mut source = opened.source;
     let reader = tokio::task::spawn_blocking(move || {
@@ -411,13 +450,36 @@ async fn copy_rows(
         rows.finish()
     });
 
+    let mut chunks = if derive {
+        Chunks::Derived(spawn_derivers(chunk_rx))
+    } else {
+        Chunks::Plain(chunk_rx)
+    };
     let mut write_error = sink
         .as_mut()
         .send(Bytes::from_static(COPY_HEADER))
         .await
         .err();
+    let mut derive_error = None;
+    // The fids whose validity the client did not prove; `None`: the server checks every row.
+    let mut unchecked = derive.then(Vec::new);
     if write_error.is_none() {
-        while let Some(chunk) = chunk_rx.recv().await {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = match chunk {
+                Ok((chunk, fids)) => {
+                    match (&mut unchecked, fids) {
+                        (Some(all), Some(fids)) if all.len() + fids.len() <= MAX_LISTED_CHECKS => {
+                            all.extend(fids);
+                        }
+                        _ => unchecked = None,
+                    }
+                    chunk
+                }
+                Err(e) => {
+                    derive_error = Some(e);
+                    break;
+                }
+            };
             if let Err(e) = sink.as_mut().send(chunk).await {
                 write_error = Some(e);
                 break;
@@ -425,13 +487,19 @@ async fn copy_rows(
         }
     }
     // Closing the channel stops a reader still sending after a write error.
-    drop(chunk_rx);
+    drop(chunks);
     let read = reader.await.map_err(|e| IngestError::Internal {
         file: file.to_owned(),
         detail: format!("the reader task failed: {e}"),
     })?;
     if let Some(e) = write_error {
         return Err(copy_error(file, e));
+    }
+    if let Some(e) = derive_error {
+        return Err(IngestError::Internal {
+            file: file.to_owned(),
+            detail: format!("deriving geom_3857 and area_m2: {e}"),
+        });
     }
     // On a read error the sink is dropped unfinished, which aborts the COPY.
     let summary = read?;
@@ -444,7 +512,79 @@ async fn copy_rows(
         .finish()
         .await
         .map_err(|e| copy_error(file, e))?;
-    Ok((summary, written))
+    Ok((summary, written, unchecked))
+}
+
+/// Chunks of COPY rows on their way to the database, in the reader's order.
+enum Chunks {
+    /// As the reader encoded them.
+    Plain(mpsc::Receiver<Bytes>),
+    /// Each chunk's rows with their derivatives, awaited in order.
+    Derived(mpsc::Receiver<oneshot::Receiver<DerivedChunk>>),
+}
+
+/// A chunk with its derivatives, and the fids of its rows whose validity is not proven.
+type DerivedChunk = Result<(Bytes, Vec<i64>), Malformed>;
+
+/// Beyond this many rows to check, the server checks them all (one scan) rather than a list.
+const MAX_LISTED_CHECKS: usize = 100_000;
+
+impl Chunks {
+    /// The next chunk, and the fids it adds to the list to check (`None`: check all).
+    async fn next(&mut self) -> Option<Result<(Bytes, Option<Vec<i64>>), Malformed>> {
+        match self {
+            Self::Plain(rx) => rx.recv().await.map(|chunk| Ok((chunk, None))),
+            Self::Derived(rx) => {
+                let pending = rx.recv().await?;
+                Some(
+                    pending
+                        .await
+                        .unwrap_or_else(|_| Err(Malformed("a derive worker stopped".into())))
+                        .map(|(chunk, fids)| (chunk, Some(fids))),
+                )
+            }
+        }
+    }
+}
+
+/// Starts one [`Deriver`] thread per core, fed by a dispatcher that hands out the reader's
+/// chunks and queues, in the same order, the receivers of their results. Everything stops
+/// when the returned receiver is dropped or the reader's channel closes; the queues are
+/// bounded, so memory stays flat.
+fn spawn_derivers(
+    mut input: mpsc::Receiver<Bytes>,
+) -> mpsc::Receiver<oneshot::Receiver<DerivedChunk>> {
+    type Job = (Bytes, oneshot::Sender<DerivedChunk>);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let (order_tx, order_rx) = mpsc::channel(workers * 2);
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(workers);
+    let job_rx = std::sync::Arc::new(std::sync::Mutex::new(job_rx));
+    for _ in 0..workers {
+        let job_rx = job_rx.clone();
+        std::thread::spawn(move || {
+            let mut deriver = Deriver::new();
+            loop {
+                let job = job_rx.lock().map(|rx| rx.recv());
+                let Ok(Ok((chunk, reply))) = job else { break };
+                let mut out = Vec::with_capacity(chunk.len() * 2);
+                let mut unchecked = Vec::new();
+                let result = deriver
+                    .derive_chunk(&chunk, &mut out, &mut unchecked)
+                    .map(|()| (Bytes::from(out), unchecked));
+                // The receiver is gone only when the COPY stopped.
+                let _ = reply.send(result);
+            }
+        });
+    }
+    tokio::task::spawn_blocking(move || {
+        while let Some(chunk) = input.blocking_recv() {
+            let (reply, pending) = oneshot::channel();
+            if order_tx.blocking_send(pending).is_err() || job_tx.send((chunk, reply)).is_err() {
+                break;
+            }
+        }
+    });
+    order_rx
 }
 
 /// A row the server refused (say, a coordinate outside its projection's domain) is reported
@@ -478,12 +618,15 @@ struct Repaired {
 /// Repairs invalid geometries with `ST_MakeValid` (keeping the layer's dimension), drops those
 /// with nothing left, and promotes single geometries to multi when the version mixes them
 /// (the reader saw both, or a repair split a polygon). Runs on the unattached partition.
+/// `unchecked` lists the only rows that may be invalid (the client proved the others valid);
+/// `None` checks them all.
 async fn repair(
     tx: &Transaction<'_>,
     file: &Path,
     fill: &impl Fn(&str) -> String,
     kind: GeometryKind,
     mixed: bool,
+    unchecked: Option<&[i64]>,
 ) -> Result<Repaired, IngestError> {
     let pg = |context: &str| IngestError::pg(file, context.to_owned());
     let dim: i32 = match kind {
@@ -491,10 +634,17 @@ async fn repair(
         GeometryKind::Line => 2,
         GeometryKind::Polygon => 3,
     };
-    let rows = tx
-        .query(&fill(include_str!("sql/repair.sql")), &[&dim])
-        .await
-        .map_err(pg("repairing invalid geometries"))?;
+    let rows = match unchecked {
+        None => tx
+            .query(&fill(include_str!("sql/repair.sql")), &[&dim])
+            .await
+            .map_err(pg("repairing invalid geometries"))?,
+        Some([]) => Vec::new(),
+        Some(fids) => tx
+            .query(&fill(include_str!("sql/repair_listed.sql")), &[&dim, &fids])
+            .await
+            .map_err(pg("repairing invalid geometries"))?,
+    };
     let mut out = Repaired {
         repaired: 0,
         dropped: 0,

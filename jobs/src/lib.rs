@@ -145,23 +145,59 @@ pub fn pool(database_url: &str, size: usize) -> JobResult<deadpool_postgres::Poo
         .map_err(|e| JobError::Pool(e.to_string()))
 }
 
-/// The database role ingest workers publish with: `None`, the login role of the connection
-/// string as it is, NOT `onemap_writer`.
-///
-/// Issue 5 asks that ingest write with its own role, and `onemap_writer` has every other
-/// privilege a publication needs (CREATE on schema onemap for the version's partition, INSERT
-/// into layers, layer_versions, features and the audit trail). But a publication ends with
-/// `ALTER TABLE onemap.features ATTACH PARTITION …`, and PostgreSQL lets only the owner of the
-/// parent table attach a partition; `onemap.features` is owned by the role that ran the
-/// migrations. Until a migration makes `onemap_writer` the owner of `onemap.features`, a worker
-/// pool with `options=-c role=onemap_writer` fails every publication with "must be owner of
-/// table features" (tests/tests/ingest_worker_role.rs proves both halves).
-pub const WORKER_ROLE: Option<&str> = None;
+/// The database role ingest publishes with: `onemap_writer`, which owns `onemap.features`
+/// since migration V13 (PostgreSQL lets only the owner of `onemap.features` attach a version's
+/// partition) and has every other privilege a publication needs (CREATE on schema onemap,
+/// INSERT into layers, layer_versions, features and the audit trail, the job queue, the trend
+/// figures). tests/tests/ingest_worker_role.rs runs a job end to end with it.
+pub const WORKER_ROLE: &str = "onemap_writer";
+
+/// `database_url` with [`WORKER_ROLE`] assumed at connection start (`options=-c role=…`) when
+/// the role exists and the login role may assume it (migrations V3 and V11 arrange that).
+/// Otherwise `database_url` as it is, with a warning: the database then does not keep ingest to
+/// its own privileges.
+pub async fn worker_url(database_url: &str) -> JobResult<String> {
+    let config: tokio_postgres::Config = database_url
+        .parse()
+        .map_err(JobError::pg("reading the database URL"))?;
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(JobError::pg("connecting to check the worker role"))?;
+    let connection = tokio::spawn(connection);
+    let assumable: bool = client
+        .query_one(include_str!("sql/role_assumable.sql"), &[&WORKER_ROLE])
+        .await
+        .map_err(JobError::pg("checking the worker role"))?
+        .get(0);
+    drop(client);
+    let _ = connection.await;
+    if assumable {
+        Ok(with_role(database_url, WORKER_ROLE))
+    } else {
+        tracing::warn!(
+            "the login role may not assume {WORKER_ROLE}: ingest publishes with the login \
+             role's privileges (grant {WORKER_ROLE} to it to fix this)"
+        );
+        Ok(database_url.to_owned())
+    }
+}
+
+/// `url` with `options=-c role=ROLE` added (key-value or URL form). `role` is a fixed name, so
+/// it needs no quoting.
+fn with_role(url: &str, role: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options=-c%20role%3D{role}")
+    } else {
+        format!("{url} options='-c role={role}'")
+    }
+}
 
 /// The pool `onemap worker` and the worker inside `onemap serve` run jobs with: [`pool`] of
-/// `database_url`, connecting as [`WORKER_ROLE`] (the login role).
-pub fn worker_pool(database_url: &str) -> JobResult<deadpool_postgres::Pool> {
-    pool(database_url, 3)
+/// [`worker_url`], so jobs publish as [`WORKER_ROLE`].
+pub async fn worker_pool(database_url: &str) -> JobResult<deadpool_postgres::Pool> {
+    pool(&worker_url(database_url).await?, 3)
 }
 
 /// Who may see a job: whoever asked for it, editors of its department and admins (the same

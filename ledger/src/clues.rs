@@ -54,6 +54,8 @@ pub struct Clue {
     pub closed_on: Option<String>,
     /// Rectifying past its deadline.
     pub overdue: bool,
+    /// Ids of the clue's photos, oldest first (each at `GET /api/clues/{id}/photos/{photo}`).
+    pub photo_ids: Vec<i64>,
 }
 
 impl Clue {
@@ -93,6 +95,7 @@ impl Clue {
             closed_by: r.get("closed_by"),
             closed_on: r.get("closed_on"),
             overdue: r.get("overdue"),
+            photo_ids: r.get("photo_ids"),
         }
     }
 
@@ -214,6 +217,9 @@ pub struct StepRequest {
     pub evidence: Option<String>,
     /// Sign-off: a remark.
     pub note: Option<String>,
+    /// Verification and the rectification report: ids of the clue's photos
+    /// (`POST /api/clues/{id}/photos`) that document the step.
+    pub photos: Option<Vec<i64>>,
 }
 
 /// A history entry of a clue.
@@ -297,6 +303,7 @@ fn fields(action: Action, req: &StepRequest, who: &Principal) -> LedgerResult<St
             ("responsible", req.responsible.is_some()),
             ("evidence", req.evidence.is_some()),
             ("note", req.note.is_some()),
+            ("photos", req.photos.is_some()),
         ];
         match given.iter().find(|(k, set)| *set && !allowed.contains(k)) {
             Some((k, _)) => Err(LedgerError::Invalid(format!("{action} takes no {k}"))),
@@ -305,7 +312,7 @@ fn fields(action: Action, req: &StepRequest, who: &Principal) -> LedgerResult<St
     };
     match action {
         Action::VerifyProblem | Action::VerifyNoProblem => {
-            only(&["notes", "verifier", "date"])?;
+            only(&["notes", "verifier", "date", "photos"])?;
             f.notes = Some(text(&req.notes, "notes (the field verification)")?);
             f.verifier = Some(match &req.verifier {
                 Some(_) => text(&req.verifier, "verifier")?,
@@ -321,7 +328,7 @@ fn fields(action: Action, req: &StepRequest, who: &Principal) -> LedgerResult<St
             f.responsible = Some(req.responsible.clone().unwrap_or_default());
         }
         Action::ReportRectified => {
-            only(&["evidence", "date"])?;
+            only(&["evidence", "date", "photos"])?;
             f.evidence = Some(text(&req.evidence, "evidence")?);
             f.rectified_on = Some(date(&req.date, "date")?);
         }
@@ -408,6 +415,27 @@ pub async fn step(
             unknown.join(", ")
         )));
     }
+    let photos = req.photos.clone().unwrap_or_default();
+    if !photos.is_empty() {
+        let known: Vec<i64> = tx
+            .query(include_str!("sql/photos_of_clue.sql"), &[&id, &photos])
+            .await
+            .map_err(LedgerError::pg("checking the photos"))?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let missing: Vec<String> = photos
+            .iter()
+            .filter(|p| !known.contains(p))
+            .map(i64::to_string)
+            .collect();
+        if !missing.is_empty() {
+            return Err(LedgerError::Invalid(format!(
+                "no photo {} on clue {id}: upload it first (POST /api/clues/{id}/photos)",
+                missing.join(", ")
+            )));
+        }
+    }
     tx.execute(
         include_str!("sql/clue_step.sql"),
         &[
@@ -449,6 +477,7 @@ pub async fn step(
         ("responsible", json!(f.responsible)),
         ("evidence", json!(f.evidence)),
         ("note", json!(req.note)),
+        ("photos", json!((!photos.is_empty()).then_some(&photos))),
     ] {
         if !v.is_null() {
             details[k] = v;
@@ -486,8 +515,10 @@ pub async fn step(
     Ok((clue, seq))
 }
 
-/// The columns of the CSV export.
-pub const CSV_COLUMNS: [&str; 28] = [
+/// The columns of the CSV export. The last three refer to the clue's photos: how many, their
+/// ids (`;`-separated) and the URL path of each (`GET /api/clues/{id}/photos/{photo}`,
+/// `;`-separated; who may see the clue may fetch them).
+pub const CSV_COLUMNS: [&str; 31] = [
     "id",
     "clue_id",
     "source",
@@ -516,17 +547,17 @@ pub const CSV_COLUMNS: [&str; 28] = [
     "rectified_on",
     "closed_by",
     "closed_on",
+    "photo_count",
+    "photo_ids",
+    "photo_urls",
 ];
 
-/// The clues as CSV (UTF-8 with a BOM, so spreadsheet programs read the Chinese names).
-pub fn export_csv(clues: &[Clue]) -> LedgerResult<Vec<u8>> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::Writer::from_writer(&mut out);
-        let csv_err = |e: csv::Error| LedgerError::Invalid(format!("writing CSV: {e}"));
-        w.write_record(CSV_COLUMNS).map_err(csv_err)?;
-        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        for c in clues {
+/// The export's rows (after the header [`CSV_COLUMNS`]), as text.
+fn export_rows(clues: &[Clue]) -> Vec<Vec<String>> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    clues
+        .iter()
+        .map(|c| {
             let zones = c
                 .zones
                 .as_array()
@@ -547,7 +578,7 @@ pub fn export_csv(clues: &[Clue]) -> LedgerResult<Vec<u8>> {
                         .join(";")
                 })
                 .unwrap_or_default();
-            w.write_record([
+            vec![
                 c.id.to_string(),
                 c.clue_id.clone(),
                 c.source.clone(),
@@ -576,11 +607,69 @@ pub fn export_csv(clues: &[Clue]) -> LedgerResult<Vec<u8>> {
                 opt(&c.rectified_on),
                 opt(&c.closed_by),
                 opt(&c.closed_on),
-            ])
-            .map_err(csv_err)?;
+                c.photo_ids.len().to_string(),
+                c.photo_ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                c.photo_ids
+                    .iter()
+                    .map(|p| photo_url(c.id, *p))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ]
+        })
+        .collect()
+}
+
+/// The URL path of photo `photo` of clue `clue`, relative to the server's root.
+pub fn photo_url(clue: i64, photo: i64) -> String {
+    format!("/api/clues/{clue}/photos/{photo}")
+}
+
+/// The clues as CSV (UTF-8 with a BOM, so spreadsheet programs read the Chinese names).
+pub fn export_csv(clues: &[Clue]) -> LedgerResult<Vec<u8>> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        let csv_err = |e: csv::Error| LedgerError::Invalid(format!("writing CSV: {e}"));
+        w.write_record(CSV_COLUMNS).map_err(csv_err)?;
+        for row in export_rows(clues) {
+            w.write_record(row).map_err(csv_err)?;
         }
         w.flush()
             .map_err(|e| LedgerError::Invalid(format!("writing CSV: {e}")))?;
     }
     Ok(out)
+}
+
+/// The clues as an XLSX workbook: the CSV's columns (ids, coordinates and areas as numbers)
+/// and a last column `geometry` with the clue's GeoJSON geometry, so that `onemap ledger
+/// import` reads the export back with its polygons.
+pub fn export_xlsx(clues: &[Clue]) -> LedgerResult<Vec<u8>> {
+    use crate::xlsx::{Cell, Sheet};
+    let numeric = ["id", "lon", "lat", "area_m2", "photo_count"];
+    let mut rows: Vec<Vec<Cell>> = vec![CSV_COLUMNS
+        .iter()
+        .chain(["geometry"].iter())
+        .map(|c| Cell::from(*c))
+        .collect()];
+    for (clue, row) in clues.iter().zip(export_rows(clues)) {
+        let mut cells: Vec<Cell> = row
+            .into_iter()
+            .zip(CSV_COLUMNS)
+            .map(|(v, column)| match v.parse::<f64>() {
+                Ok(n) if numeric.contains(&column) => Cell::Number(n),
+                _ => Cell::Text(v),
+            })
+            .collect();
+        cells.push(Cell::Text(clue.geometry.to_string()));
+        rows.push(cells);
+    }
+    crate::xlsx::write(&[Sheet {
+        name: "clues".into(),
+        rows,
+    }])
+    .map_err(|e| LedgerError::Invalid(format!("writing XLSX: {e}")))
 }

@@ -1,12 +1,15 @@
 //! Importing a batch of remote-sensing clues as a feed delivers it: a GeoJSON
-//! FeatureCollection (points or polygons in lon/lat) or a CSV with `lon`/`lat` columns.
+//! FeatureCollection (points or polygons in lon/lat), a CSV with `lon`/`lat` columns or the
+//! first sheet of an XLSX workbook with the same columns (or a GeoJSON `geometry` column), or
+//! a Shapefile (`.shp`, or a `.zip` holding one) in any CRS its `.prj` names
+//! ([`crate::shapefile`]; rows are its record numbers).
 //!
 //! Each row needs a clue id, a source level (national, provincial, city; 国家级, 省级, 市级),
 //! a detection date (YYYY-MM-DD) and a suspected activity (mining, construction, road,
 //! hydropower, tourism facility, grazing, reclamation, other, or their Chinese names). A row
 //! that lacks one, or whose geometry is not a valid point or polygon in lon/lat, is reported
 //! with its row number (the feature's position in the collection, from 1; the CSV line, the
-//! header being line 1) and the reason; the good rows load. A clue already in the ledger (same
+//! header being line 1; the spreadsheet's row number) and the reason; the good rows load. A clue already in the ledger (same
 //! clue id and source level) is left as it is, so re-importing a batch adds nothing. The new
 //! clues are enriched (`sql/enrich.sql`) and given suggested departments (`sql/assign.sql`) in
 //! the same transaction, which also appends `ledger.import` to the audit trail.
@@ -92,11 +95,21 @@ struct ClueRow {
 }
 
 const ID_KEYS: &[&str] = &["clue_id", "id", "clue", "线索编号", "编号"];
-const SOURCE_KEYS: &[&str] = &["source", "source_level", "level", "来源", "来源级别"];
+const SOURCE_KEYS: &[&str] = &[
+    "source",
+    "source_level",
+    "source_lev",
+    "level",
+    "来源",
+    "来源级别",
+];
 const DATE_KEYS: &[&str] = &[
     "detected_on",
     "detection_date",
     "detected",
+    // the same names cut to a shapefile's 10 characters
+    "detected_o",
+    "detection_",
     "date",
     "发现日期",
     "监测日期",
@@ -104,6 +117,7 @@ const DATE_KEYS: &[&str] = &[
 const ACTIVITY_KEYS: &[&str] = &[
     "activity",
     "suspected_activity",
+    "suspected_",
     "type",
     "疑似类型",
     "活动类型",
@@ -124,7 +138,7 @@ pub async fn import(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "batch".into()),
     };
-    let (rows, mut rejected) = read(&req.path)?;
+    let (rows, mut rejected) = read(client, &req.path).await?;
     let total = rows.len() + rejected.len();
     let tx = client
         .transaction()
@@ -202,29 +216,16 @@ pub async fn import(
     })
 }
 
-/// Reads the good rows and the rejected ones of a GeoJSON or CSV file.
-fn read(path: &Path) -> LedgerResult<(Vec<ClueRow>, Vec<RejectedRow>)> {
-    let file_error = |message: String| LedgerError::File {
-        path: path.display().to_string(),
-        message,
-    };
+/// Reads the good rows and the rejected ones of a GeoJSON, CSV, XLSX or Shapefile batch.
+async fn read(client: &Client, path: &Path) -> LedgerResult<(Vec<ClueRow>, Vec<RejectedRow>)> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| file_error("not UTF-8 text".into()))?
-        .trim_start_matches('\u{feff}')
-        .to_owned();
     let raw: Vec<RawRow> = match ext.as_str() {
-        "geojson" | "json" => geojson_rows(&text).map_err(file_error)?,
-        "csv" => csv_rows(&text).map_err(file_error)?,
-        other => {
-            return Err(file_error(format!(
-                "clue batches are GeoJSON or CSV, not {other:?} (XLSX and Shapefile: not yet)"
-            )))
-        }
+        "shp" => crate::shapefile::rows(client, path, None).await?,
+        "zip" => crate::shapefile::zipped_rows(client, path).await?,
+        _ => read_table(path, &ext)?,
     };
     let mut good = Vec::new();
     let mut bad = Vec::new();
@@ -237,7 +238,39 @@ fn read(path: &Path) -> LedgerResult<(Vec<ClueRow>, Vec<RejectedRow>)> {
     Ok((good, bad))
 }
 
-type RawRow = (usize, Map<String, Value>, Result<Value, String>);
+/// The raw rows of a GeoJSON, CSV or XLSX file.
+fn read_table(path: &Path, ext: &str) -> LedgerResult<Vec<RawRow>> {
+    let file_error = |message: String| LedgerError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
+    let raw: Vec<RawRow> = match ext {
+        "xlsx" => xlsx_rows(&bytes).map_err(file_error)?,
+        "geojson" | "json" | "csv" => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| file_error("not UTF-8 text".into()))?
+                .trim_start_matches('\u{feff}')
+                .to_owned();
+            if ext == "csv" {
+                csv_rows(&text).map_err(file_error)?
+            } else {
+                geojson_rows(&text).map_err(file_error)?
+            }
+        }
+        other => {
+            return Err(file_error(format!(
+                "clue batches are GeoJSON, CSV, XLSX or Shapefile (.shp, or a .zip holding \
+                 one), not {other:?}"
+            )))
+        }
+    };
+    Ok(raw)
+}
+
+/// A row as read: its number, its attributes, and its GeoJSON geometry in lon/lat or why
+/// there is none.
+pub(crate) type RawRow = (usize, Map<String, Value>, Result<Value, String>);
 
 fn geojson_rows(text: &str) -> Result<Vec<RawRow>, String> {
     let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
@@ -277,21 +310,14 @@ fn csv_rows(text: &str) -> Result<Vec<RawRow>, String> {
         .iter()
         .map(|h| h.trim().to_owned())
         .collect();
-    let lower: Vec<String> = headers.iter().map(|h| h.to_lowercase()).collect();
-    let column = |names: &[&str]| lower.iter().position(|h| names.contains(&h.as_str()));
-    let lon = column(&["lon", "lng", "longitude", "x", "经度"]);
-    let lat = column(&["lat", "latitude", "y", "纬度"]);
-    let (Some(lon), Some(lat)) = (lon, lat) else {
-        return Err("a CSV of clues needs lon and lat columns".into());
-    };
-    let mut rows = Vec::new();
+    let mut records = Vec::new();
     for (i, record) in reader.records().enumerate() {
         // Line of the record (the header is line 1), counted by the reader.
         let line = i + 2;
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                rows.push((line, Map::new(), Err(format!("unreadable row: {e}"))));
+                records.push((line, Err(format!("unreadable row: {e}"))));
                 continue;
             }
         };
@@ -299,9 +325,8 @@ fn csv_rows(text: &str) -> Result<Vec<RawRow>, String> {
             .position()
             .map_or(line, |p| usize::try_from(p.line()).unwrap_or(line));
         if record.len() != headers.len() {
-            rows.push((
+            records.push((
                 line,
-                Map::new(),
                 Err(format!(
                     "{} fields where the header has {}",
                     record.len(),
@@ -310,22 +335,107 @@ fn csv_rows(text: &str) -> Result<Vec<RawRow>, String> {
             ));
             continue;
         }
+        records.push((line, Ok(record.iter().map(str::to_owned).collect())));
+    }
+    table_rows(&headers, records, "CSV")
+}
+
+/// The first sheet of a workbook: the first row with values is the header; rows are numbered
+/// as the spreadsheet shows them. Dates typed as dates (numbers to Excel) are read as dates.
+fn xlsx_rows(bytes: &[u8]) -> Result<Vec<RawRow>, String> {
+    let mut rows = crate::xlsx::read(bytes)?.into_iter();
+    let Some((_, header)) = rows.next() else {
+        return Err("the first sheet is empty".into());
+    };
+    let width = header.keys().next_back().map_or(0, |c| c + 1);
+    let headers: Vec<String> = (0..width)
+        .map(|c| {
+            header
+                .get(&c)
+                .map(|v| v.to_text().trim().to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let date_columns: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| DATE_KEYS.contains(&h.to_lowercase().as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let records = rows
+        .map(|(line, cells)| {
+            if cells.keys().any(|c| *c >= width) {
+                return (
+                    line,
+                    Err(format!("values beyond the header's {width} columns")),
+                );
+            }
+            let values = (0..width)
+                .map(|c| match cells.get(&c) {
+                    Some(crate::xlsx::Value::Number(n)) if date_columns.contains(&c) => {
+                        crate::xlsx::excel_date(*n).unwrap_or_else(|| n.to_string())
+                    }
+                    Some(v) => v.to_text(),
+                    None => String::new(),
+                })
+                .collect();
+            (line, Ok(values))
+        })
+        .collect();
+    table_rows(&headers, records, "an XLSX sheet")
+}
+
+/// Rows of a table (CSV, a sheet) with `lon`/`lat` columns, or a `geometry` column holding a
+/// GeoJSON geometry (what the XLSX export writes, so polygons survive a round trip).
+fn table_rows(
+    headers: &[String],
+    records: Vec<(usize, Result<Vec<String>, String>)>,
+    what: &str,
+) -> Result<Vec<RawRow>, String> {
+    let lower: Vec<String> = headers.iter().map(|h| h.to_lowercase()).collect();
+    let column = |names: &[&str]| lower.iter().position(|h| names.contains(&h.as_str()));
+    let lon = column(&["lon", "lng", "longitude", "x", "经度"]);
+    let lat = column(&["lat", "latitude", "y", "纬度"]);
+    let shape = column(&["geometry", "geojson", "几何"]);
+    if (lon.is_none() || lat.is_none()) && shape.is_none() {
+        return Err(format!(
+            "{what} of clues needs lon and lat columns (or a GeoJSON geometry column)"
+        ));
+    }
+    let mut rows = Vec::new();
+    for (line, record) in records {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                rows.push((line, Map::new(), Err(e)));
+                continue;
+            }
+        };
         let mut props = Map::new();
         for (i, value) in record.iter().enumerate() {
-            if i != lon && i != lat {
+            if Some(i) != lon && Some(i) != lat && Some(i) != shape && !headers[i].is_empty() {
                 props.insert(headers[i].clone(), Value::String(value.trim().to_owned()));
             }
         }
-        let coordinate = |i: usize, what: &str| {
-            record[i]
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| format!("{what} is not a number: {:?}", &record[i]))
+        let given = shape.map(|i| record[i].trim()).filter(|g| !g.is_empty());
+        let geometry = match (given, lon, lat) {
+            (Some(g), _, _) => serde_json::from_str::<Value>(g)
+                .map_err(|e| format!("geometry is not GeoJSON: {e}"))
+                .and_then(|g| check_geometry(&g).map(|()| g)),
+            (None, Some(lon), Some(lat)) => {
+                let coordinate = |i: usize, what: &str| {
+                    record[i]
+                        .trim()
+                        .parse::<f64>()
+                        .map_err(|_| format!("{what} is not a number: {:?}", &record[i]))
+                };
+                coordinate(lon, "lon")
+                    .and_then(|x| coordinate(lat, "lat").map(|y| (x, y)))
+                    .map(|(x, y)| json!({"type": "Point", "coordinates": [x, y]}))
+                    .and_then(|g| check_geometry(&g).map(|()| g))
+            }
+            _ => Err("no geometry".to_owned()),
         };
-        let geometry = coordinate(lon, "lon")
-            .and_then(|x| coordinate(lat, "lat").map(|y| (x, y)))
-            .map(|(x, y)| json!({"type": "Point", "coordinates": [x, y]}))
-            .and_then(|g| check_geometry(&g).map(|()| g));
         rows.push((line, props, geometry));
     }
     Ok(rows)
@@ -437,7 +547,7 @@ pub fn parse_date(text: &str) -> Option<String> {
 }
 
 /// Whether a GeoJSON geometry is a point, polygon or multipolygon in lon/lat.
-fn check_geometry(g: &Value) -> Result<(), String> {
+pub(crate) fn check_geometry(g: &Value) -> Result<(), String> {
     let kind = g["type"].as_str().unwrap_or_default();
     let coordinates = &g["coordinates"];
     match kind {

@@ -9,7 +9,12 @@
 pub mod clues;
 mod error;
 pub mod import;
+pub mod photos;
+pub mod rules;
+mod shapefile;
+pub mod summary;
 pub mod workflow;
+pub mod xlsx;
 
 pub use clues::{Clue, ClueEvent, ClueFilter, StepRequest};
 pub use error::{LedgerError, LedgerResult};

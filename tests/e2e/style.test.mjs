@@ -39,12 +39,16 @@ test('the style at /style.json passes gl-style-validate', () => {
   }
 });
 
-test('the style needs nothing but the Onemap server: no glyphs, no sprite, vector sources on /tiles', () => {
+test('the style needs nothing but the Onemap server: no glyphs, no sprite, labels in local fonts, vector sources on /tiles', () => {
   assert.equal(style.version, 8);
   assert.equal(style.glyphs, undefined, 'glyphs would need a font server');
   assert.equal(style.sprite, undefined, 'sprite would need an image server');
   assert.ok(style.layers.some((l) => l.type === 'background'), 'no background layer');
-  assert.ok(!style.layers.some((l) => l.type === 'symbol'), 'symbol layers need glyphs or sprites');
+  // Labels are drawn by MapLibre from local fonts (no glyphs URL): text only, never icons.
+  for (const l of style.layers.filter((x) => x.type === 'symbol')) {
+    assert.equal(l.layout?.['icon-image'], undefined, `${l.id}: icons need a sprite`);
+    assert.ok(l.layout?.['text-font']?.includes('sans-serif'), `${l.id}: text-font must end in a generic family`);
+  }
   for (const layer of catalog) {
     const source = style.sources[layer.id];
     assert.ok(source, `no source named ${layer.id}`);

@@ -4,7 +4,8 @@
 // (the demo's --data-dir) must be given, or DATABASE_URL; without them these tests are skipped.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { getJson, writeArtifact } from './helpers.mjs';
 import { launch, openViewer, waitReady } from './browser.mjs';
 
@@ -129,6 +130,83 @@ test('two departments signed in see different layers, and signing out takes them
   }
   assert.notDeepEqual(seen.sw.sort(), seen.sthj.sort());
   await context.close();
+});
+
+test('the keyboard reaches the sign-in form from the top of the page, signs in and out', { skip }, async () => {
+  const { page, context, problems } = await openViewer(browser);
+  problemsSeen.push(problems);
+  // Tab from the top: "Skip to map", then "Sign in", which lands in the name field.
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'skip-to-login');
+  assert.equal(await page.locator('#skip-to-login').isVisible(), true, 'the focused skip link shows');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'login-name');
+  await page.keyboard.type(USERS.sthj.name);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(USERS.sthj.password);
+  await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+  await waitReady(page);
+  assert.ok((await layerIds(page)).includes(LAYERS.sthj), 'signed in by keyboard, the layer tree shows sthj\'s layer');
+  // Signed in, the same link leads to "Sign out".
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  assert.match(await page.locator('#skip-to-login').textContent(), /退出登录|Sign out/);
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'logout');
+  await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+  await waitReady(page);
+  assert.ok(!(await layerIds(page)).includes(LAYERS.sthj), 'signed out by keyboard');
+  // The session is over on the server too: the browser holds no session cookie any more.
+  const cookies = (await context.cookies()).map((c) => c.name);
+  assert.ok(!cookies.includes('onemap_session'), `cookies left: ${cookies}`);
+  await context.close();
+});
+
+test('too many failed sign-ins show how long to wait', { skip }, async () => {
+  // Its own server on the demo's database: the failures block sign-ins from this address on
+  // that server only (the limit is kept in memory per server), not on the one the other
+  // tests use.
+  const viewerDir = fileURLToPath(new URL('../../viewer/', import.meta.url));
+  const server = spawn(BIN, [...(DATA_DIR ? ['--data-dir', DATA_DIR] : []), 'serve', '--listen', '127.0.0.1:0',
+    '--viewer-dir', viewerDir, '--pool-size', '4'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let out = '';
+      server.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/ready at (http:\/\/\S+?)\/?\s/);
+        if (m) resolve(m[1]);
+      });
+      server.on('exit', (code) => reject(new Error(`onemap serve exited with ${code}: ${out}`)));
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${url}/`, { waitUntil: 'load' });
+    await waitReady(page);
+    const attempt = async () => {
+      await page.fill('#login-name', USERS.sw.name);
+      await page.fill('#login-password', 'not-the-password');
+      const answer = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+      await page.locator('#login-submit').click();
+      return (await answer).status();
+    };
+    for (let i = 0; i < 5; i += 1) assert.equal(await attempt(), 401);
+    assert.equal(await attempt(), 429);
+    await page.waitForFunction(() => /\d/.test(document.getElementById('login-status').textContent));
+    const text = await page.locator('#login-status').textContent();
+    const m = text.match(/请 (\d+) 秒后再试|try again in (\d+) s/);
+    assert.ok(m, `no wait time in ${JSON.stringify(text)}`);
+    const wait = Number(m[1] ?? m[2]);
+    assert.ok(wait > 200 && wait <= 300, `wait ${wait} s (5 minutes from the first failure)`);
+    // It counts down.
+    await page.waitForFunction((w) => !document.getElementById('login-status').textContent.includes(String(w)), wait, { timeout: 5000 });
+    writeArtifact('viewer-sign-in-throttled.png', await page.screenshot());
+    await context.close();
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => { if (server.exitCode !== null) r(); else server.on('exit', r); });
+  }
 });
 
 test('signing in and out raised no page error and made no request outside localhost', { skip }, () => {

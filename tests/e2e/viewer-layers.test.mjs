@@ -122,10 +122,16 @@ test('move up and move down change the draw order, and the bottom layer cannot m
   assert.equal(after[abovePosition], bottom, `${bottom} did not move up: ${after}`);
   assert.equal(after.at(-1), before[abovePosition]);
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.layer), bottom, 'focus left the moved layer');
-  // Every style layer of a catalog layer stays together (fill right under its outline).
-  const styleIds = await page.evaluate(() => window.onemap.map.getStyle().layers.map((l) => l.metadata?.['onemap:layer']).filter(Boolean));
+  // Every geometry style layer of a catalog layer stays together (fill right under its
+  // outline); the labels stay above them all, in the same order.
+  const styled = await page.evaluate(() => window.onemap.map.getStyle().layers
+    .filter((l) => l.metadata?.['onemap:layer']).map((l) => ({ id: l.metadata['onemap:layer'], label: l.type === 'symbol' })));
+  const styleIds = styled.filter((l) => !l.label).map((l) => l.id);
   const runs = styleIds.filter((id, i) => id !== styleIds[i - 1]);
   assert.equal(new Set(runs).size, runs.length, `a layer's style layers were split: ${styleIds}`);
+  const firstLabel = styled.findIndex((l) => l.label);
+  assert.ok(styled.slice(firstLabel).every((l) => l.label), 'a geometry layer above a label');
+  assert.deepEqual(styled.slice(firstLabel).map((l) => l.id), runs.filter((id) => styled.some((l) => l.label && l.id === id)));
   await page.locator(`button.move-down[data-layer="${bottom}"]`).click();
   assert.deepEqual(await drawOrder(), before);
 });

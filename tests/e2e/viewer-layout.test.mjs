@@ -1,4 +1,5 @@
-// Accessibility and layout: the page works on a 1280×800 laptop and a 1024×768 tablet, the
+// Accessibility and layout: the page works on a 1280×800 laptop and a 1024×768 tablet (and one
+// held upright, 768×1024), the
 // side panel collapses to give the map the room, keyboard focus is always visible, and the
 // chart palette stays distinguishable for colour-blind readers.
 import { test, before, after } from 'node:test';
@@ -64,6 +65,34 @@ for (const { name, width, height } of [
   });
 }
 
+test('on a 768×1024 tablet held upright the map opens full width, and the panel opens beside it', async () => {
+  const { page, context, problems } = await openViewer(browser, { viewport: { width: 768, height: 1024 } });
+  problemsSeen.push(problems);
+  const start = await layout(page);
+  assert.equal(start.panel, null, 'the panel takes room from the map on a narrow screen');
+  assert.equal(start.expanded, 'false');
+  assert.ok(start.mapWidth >= 766, `map only ${start.mapWidth} px wide`);
+  assert.ok(start.docOverflowX <= 0, 'page scrolls sideways');
+  writeArtifact('viewer-tablet-portrait.png', await page.screenshot());
+  await page.locator('#panel-toggle').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('panel').offsetParent !== null);
+  const open = await layout(page);
+  assert.ok(open.panel.width >= 240, `panel ${JSON.stringify(open.panel)}`);
+  assert.ok(open.mapWidth >= 768 - open.panel.width - 2, `map ${open.mapWidth} px beside a ${open.panel.width} px panel`);
+  assert.ok(open.panelOverflowX <= 0 && open.docOverflowX <= 0, 'something scrolls sideways');
+  // The trends results fit over the narrowed map.
+  await page.evaluate(() => window.onemap.trends.setZone({ layer: 'reserve_zones', key: '1', fid: 1, name: '核心区' }));
+  const results = await page.evaluate(() => {
+    const r = document.getElementById('trends-results').getBoundingClientRect();
+    const m = document.getElementById('map-area').getBoundingClientRect();
+    return { left: r.left, right: r.right, mapLeft: m.left, mapRight: m.right };
+  });
+  assert.ok(results.left >= results.mapLeft && results.right <= results.mapRight, JSON.stringify(results));
+  writeArtifact('viewer-tablet-portrait-panel.png', await page.screenshot());
+  await context.close();
+});
+
 test('tabbing through the panel reaches its controls in order, each with a visible focus ring', async () => {
   const { page, context, problems } = await openViewer(browser);
   problemsSeen.push(problems);
@@ -82,7 +111,8 @@ test('tabbing through the panel reaches its controls in order, each with a visib
     }));
   }
   assert.equal(visited[0].id, 'A', 'first stop should be the skip link');
-  assert.deepEqual(visited.slice(1, 4).map((v) => v.id), ['lang-toggle', 'search-input', 'BUTTON']);
+  // Then the second skip link (to the sign-in form), and the panel from its top.
+  assert.deepEqual(visited.slice(1, 5).map((v) => v.id), ['skip-to-login', 'lang-toggle', 'search-input', 'BUTTON']);
   assert.ok(visited.some((v) => v.tag === 'INPUT' && v.id !== 'search-input'), 'no layer control reached');
   assert.deepEqual(visited.filter((v) => !v.outline), [], 'focused without a visible outline');
   assert.ok(visited.every((v) => v.inPanel), 'focus left the panel early');

@@ -2,12 +2,13 @@
 // one stepped to "rectifying" with a deadline already past; a viewer of the coordinating office
 // (sthwb) signs in and sees them listed (status, deadline, overdue flagged), filters by status
 // and overdue, flies to a clue by activating its row, and finds them drawn on the map coloured
-// by status (overdue outlined). The public never sees the section. Needs ONEMAP_BIN and
+// by status (overdue outlined). The coordinating office's editor changes the assignment rules
+// in the panel (a viewer only reads them). The public never sees the section. Needs ONEMAP_BIN and
 // ONEMAP_DATA_DIR (or DATABASE_URL) like viewer-auth.test.mjs; skipped otherwise.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BASE, writeArtifact } from './helpers.mjs';
@@ -178,4 +179,212 @@ test('a signed-in sthwb viewer sees the clues listed, filtered and drawn by stat
   assert.deepEqual(problems.pageErrors, []);
   assert.deepEqual(problems.foreignRequests, []);
   await context.close();
+});
+
+// A 1×1 PNG: the field photo of the verification.
+const PHOTO = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+/** Opens clue `clueId` in the panel by its row and waits for its detail. */
+async function openClue(page, clueId) {
+  await page.locator(`#clues-list li[data-clue-id="${clueId}"] button`).click();
+  await page.evaluate(() => window.onemap.ledger.acting);
+}
+
+const offered = (page) => page.evaluate(() => [...document.querySelectorAll('#clue-detail .clue-actions button')].map((b) => b.dataset.action));
+
+/** Takes `action` through its form: `fill` fills the fields, then the form is submitted. */
+async function step(page, action, fill = async () => {}) {
+  await page.locator(`#clue-detail .clue-actions button[data-action="${action}"]`).click();
+  const form = page.locator(`#clue-detail form.clue-form[data-action="${action}"]`);
+  await fill(form);
+  await form.locator('.clue-submit').click();
+  await page.evaluate(() => window.onemap.ledger.acting);
+}
+
+test('a signed-in coordinating-office editor walks a clue from pending to closed in the panel', { skip }, async () => {
+  const { page, context, problems } = await openViewer(browser);
+  await signIn(page, EDITOR);
+  await page.locator('#ledger > summary').click();
+  const { token } = await (await fetch(`${BASE}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(EDITOR),
+  })).json();
+  const id = ours[IDS[0]];
+  const state = () => api('GET', `/api/clues/${id}`, token);
+
+  // The overdue clue is flagged in its detail too.
+  await openClue(page, IDS[1]);
+  assert.equal(await page.locator('#clue-detail h3 .overdue-flag').count(), 1);
+  assert.deepEqual(await offered(page), ['report_rectified']);
+
+  // Pending: only the two verifications are offered.
+  await openClue(page, IDS[0]);
+  assert.equal(await page.locator('#clue-detail').getAttribute('data-status'), 'pending');
+  assert.deepEqual(await offered(page), ['verify_problem', 'verify_no_problem']);
+  assert.equal(await page.locator('#clue-detail h3 .overdue-flag').count(), 0);
+
+  // A step without its field notes: the server's reason is shown, nothing changes.
+  await step(page, 'verify_problem');
+  const refusal = await page.locator('#clue-detail .clue-error').textContent();
+  assert.match(refusal, /notes .*required/);
+  assert.equal((await state()).status, 'pending');
+
+  // Verified with notes and a photo.
+  await page.locator('#clue-detail form.clue-form [name="notes"]').fill('e2e: an open pit, fresh spoil');
+  await page.locator('#clue-detail form.clue-form [name="photo"]').setInputFiles({ name: 'pit.png', mimeType: 'image/png', buffer: PHOTO });
+  await page.locator('#clue-detail form.clue-form .clue-submit').click();
+  await page.evaluate(() => window.onemap.ledger.acting);
+  let clue = await state();
+  assert.equal(clue.status, 'verified_problem');
+  assert.equal(clue.field_notes, 'e2e: an open pit, fresh spoil');
+  assert.equal(clue.verified_by, EDITOR.name);
+  assert.equal(clue.photos.length, 1);
+  assert.equal(clue.photos[0].media_type, 'image/png');
+  assert.deepEqual(clue.history[0].details.photos, [clue.photos[0].id]);
+  assert.equal(await page.locator('#clue-detail').getAttribute('data-status'), 'verified_problem');
+  await page.waitForFunction(() => document.querySelector('#clue-detail img.clue-photo')?.naturalWidth === 1, null, { timeout: 10_000 });
+  assert.deepEqual(await offered(page), ['start_rectification']);
+
+  // Rectifying: measures, a deadline, the departments.
+  await step(page, 'start_rectification', async (form) => {
+    await form.locator('[name="measures"]').fill('e2e: backfill and replant');
+    await form.locator('[name="deadline"]').fill('2099-12-31');
+    await form.locator('[name="lead"]').fill('zrzy');
+    await form.locator('[name="responsible"]').fill('lsz, lcj');
+  });
+  clue = await state();
+  assert.equal(clue.status, 'rectifying');
+  assert.deepEqual([clue.deadline, clue.lead_department, clue.responsible_departments, clue.overdue],
+    ['2099-12-31', 'zrzy', ['lsz', 'lcj'], false]);
+  assert.deepEqual(await offered(page), ['report_rectified']);
+
+  // Rectified, with evidence; then the sign-off.
+  await step(page, 'report_rectified', async (form) => {
+    await form.locator('[name="evidence"]').fill('e2e: replanted, see photo');
+  });
+  clue = await state();
+  assert.equal(clue.status, 'rectified');
+  assert.equal(clue.evidence, 'e2e: replanted, see photo');
+  assert.deepEqual(await offered(page), ['close']);
+  await step(page, 'close', async (form) => {
+    await form.locator('[name="note"]').fill('e2e: signed off');
+  });
+  clue = await state();
+  assert.equal(clue.status, 'closed');
+  assert.equal(clue.closed_by, EDITOR.name);
+  assert.deepEqual(clue.history.map((h) => h.action),
+    ['verify_problem', 'start_rectification', 'report_rectified', 'close']);
+  assert.deepEqual(await offered(page), []);
+  assert.equal(await page.locator('#clue-detail').getAttribute('data-status'), 'closed');
+  assert.equal(await page.locator(`#clues-list li[data-clue-id="${IDS[0]}"]`).getAttribute('data-status'), 'closed');
+  writeArtifact('viewer-ledger-workflow.png', await page.screenshot());
+  await api('POST', '/api/logout', token);
+
+  assert.deepEqual(problems.pageErrors, []);
+  assert.deepEqual(problems.foreignRequests, []);
+  // The one refused step (400) is the only failed request.
+  assert.deepEqual(problems.failedRequests.map((r) => r.replace(/^.*\/api\//, '/api/')), [`/api/clues/${id}/transitions: 400`]);
+  await context.close();
+});
+
+test('a viewer of the coordinating office is offered no step', { skip }, async () => {
+  const { page, context, problems } = await openViewer(browser);
+  await signIn(page, VIEWER);
+  await page.locator('#ledger > summary').click();
+  await openClue(page, IDS[2]);
+  assert.equal(await page.locator('#clue-detail').getAttribute('data-status'), 'pending');
+  assert.deepEqual(await offered(page), []);
+
+  // The ledger as XLSX, and the annual summary: real workbooks (zip archives) with our clues.
+  const save = async (button) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('.clue-exports button', { hasText: button }).click()]);
+    const path = await download.path();
+    return { name: download.suggestedFilename(), bytes: readFileSync(path) };
+  };
+  const ledger = await save('导出 XLSX');
+  assert.equal(ledger.name, 'clues.xlsx');
+  assert.equal(ledger.bytes.subarray(0, 2).toString(), 'PK');
+  await page.locator('#clues-period').fill('2024');
+  const summary = await save('汇总 XLSX');
+  assert.equal(summary.name, 'clues-summary-2024.xlsx');
+  assert.equal(summary.bytes.subarray(0, 2).toString(), 'PK');
+  assert.deepEqual(problems.pageErrors, []);
+  assert.deepEqual(problems.failedRequests, []);
+  await context.close();
+});
+
+const rulesPut = (token, rules) => api('PUT', '/api/clues/rules', token, {
+  rules: rules.map(({ id, ...rule }) => rule),
+});
+
+test('a coordinating-office editor changes the assignment rules in the panel, a refusal is shown, a viewer only reads them', { skip }, async () => {
+  const { token } = await (await fetch(`${BASE}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(EDITOR),
+  })).json();
+  const original = (await api('GET', '/api/clues/rules', token)).rules;
+  const grazing = original.findIndex((r) => r.activity === 'grazing' && !r.in_reserve_only);
+  assert.ok(grazing >= 0, JSON.stringify(original));
+  const { page, context, problems } = await openViewer(browser);
+  const puts = [];
+  page.on('request', (r) => { if (r.method() === 'PUT') puts.push({ url: r.url(), headers: r.headers() }); });
+  try {
+    await signIn(page, EDITOR);
+    await page.locator('#ledger > summary').click();
+    await page.locator('#clue-rules > summary').click();
+    await page.waitForSelector('#clue-rules table.clue-rules-table');
+    assert.equal(await page.locator('#clue-rules').getAttribute('data-editable'), 'true');
+    assert.equal(await page.locator('#clue-rules tbody tr').count(), original.length);
+    const lead = page.locator(`#clue-rules input[name="lead"][data-rule="${grazing}"]`);
+    const responsible = page.locator(`#clue-rules input[name="responsible"][data-rule="${grazing}"]`);
+    assert.equal(await lead.inputValue(), original[grazing].lead ?? '');
+    assert.equal(await responsible.inputValue(), original[grazing].responsible.join(', '));
+
+    // Grazing to forestry (lead) with natural resources and water responsible; saved.
+    await lead.fill('lcj');
+    await responsible.fill('zrzy，sw');
+    await page.locator('#clue-rules .clue-rules-save').click();
+    await page.evaluate(() => window.onemap.ledger.rulesReady);
+    assert.match(await page.locator('#clue-rules .clue-rules-status').textContent(), /已保存；\d+ 条待核查线索已重新分办/);
+    let rules = (await api('GET', '/api/clues/rules', token)).rules;
+    assert.deepEqual([rules[grazing].activity, rules[grazing].lead, rules[grazing].responsible], ['grazing', 'lcj', ['zrzy', 'sw']]);
+    assert.equal(rules.length, original.length);
+    // The pending grazing clue is re-assigned: the new departments are among its assignment.
+    const clue = await api('GET', `/api/clues/${ours[IDS[2]]}`, token);
+    assert.equal(clue.status, 'pending');
+    const assigned = [clue.lead_department, ...clue.responsible_departments];
+    assert.ok(['lcj', 'zrzy', 'sw'].every((d) => assigned.includes(d)), JSON.stringify(assigned));
+    // A cookie session: the browser's PUT carried the CSRF header.
+    assert.equal(puts.length, 1);
+    assert.ok(puts[0].headers['x-csrf-token'], JSON.stringify(puts[0].headers));
+
+    // An unknown department: the server's reason is shown, nothing changes.
+    await page.locator(`#clue-rules input[name="lead"][data-rule="${grazing}"]`).fill('nosuchdept');
+    await page.locator('#clue-rules .clue-rules-save').click();
+    await page.evaluate(() => window.onemap.ledger.rulesReady);
+    assert.match(await page.locator('#clue-rules .clue-error').textContent(), /保存失败.*unknown department.*nosuchdept/);
+    rules = (await api('GET', '/api/clues/rules', token)).rules;
+    assert.equal(rules[grazing].lead, 'lcj');
+    assert.equal(await page.locator('#clue-rules .clue-rules-save').isDisabled(), false);
+    writeArtifact('viewer-ledger-rules.png', await page.screenshot());
+    assert.deepEqual(problems.pageErrors, []);
+    assert.deepEqual(problems.failedRequests.map((r) => r.replace(/^.*\/api\//, '/api/')), ['/api/clues/rules: 400']);
+    await context.close();
+
+    // A viewer of the same office reads the rules, with nothing to edit or save.
+    const v = await openViewer(browser);
+    await signIn(v.page, VIEWER);
+    await v.page.locator('#ledger > summary').click();
+    await v.page.locator('#clue-rules > summary').click();
+    await v.page.waitForSelector('#clue-rules table.clue-rules-table');
+    assert.equal(await v.page.locator('#clue-rules').getAttribute('data-editable'), 'false');
+    assert.equal(await v.page.locator('#clue-rules input').count(), 0);
+    assert.equal(await v.page.locator('#clue-rules .clue-rules-save').count(), 0);
+    assert.match(await v.page.locator(`#clue-rules tbody tr:nth-child(${grazing + 1})`).textContent(), /lcj/);
+    assert.deepEqual(v.problems.pageErrors, []);
+    assert.deepEqual(v.problems.failedRequests, []);
+    await v.context.close();
+  } finally {
+    // The demo is shared with the other tests: the rules as they were.
+    await rulesPut(token, original);
+    await api('POST', '/api/logout', token);
+  }
 });

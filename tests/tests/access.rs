@@ -1,6 +1,9 @@
 //! Access control through the HTTP server: an authorization matrix generated from the
 //! router's own route list (every route × every role × every access level), SQL-injection
-//! probes on every parameter of every route, and the bearer-token life cycle.
+//! probes on every parameter of every route, and the bearer-token life cycle. The matrix runs
+//! twice: with bearer tokens and with the viewer's cookie sessions (signed in through
+//! `POST /api/login`, the CSRF token echoed on unsafe methods); without that echo every unsafe
+//! route refuses a cookie caller.
 
 mod helpers;
 
@@ -10,8 +13,8 @@ use std::path::Path;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
+use helpers::http::{self, encode, Credential, Req};
 use helpers::{fixture, TestDb};
-use http_body_util::BodyExt;
 use onemap_access::{layers, publish, tokens, users, Acting, Role};
 use onemap_ingest::IngestRequest;
 use onemap_tile_server::{app, route_list, AppState, Guard, RouteInfo, ServerConfig};
@@ -22,6 +25,9 @@ use tower::ServiceExt;
 const OWNER: &str = "zrzy";
 const SHARED: &str = "sthj";
 const OTHER: &str = "lcj";
+
+/// The password of every test user (for the cookie sessions).
+const PASSWORD: &str = "correct horse battery";
 
 /// The test layers, one per access level; their ids never occur in one another.
 const LEVELS: [(&str, &str); 3] = [
@@ -70,6 +76,29 @@ struct World {
     app: Router,
     /// Bearer token of each caller but anonymous.
     tokens: HashMap<&'static str, String>,
+    /// Cookie session of each caller but anonymous, signed in through `POST /api/login`.
+    sessions: HashMap<&'static str, Credential>,
+}
+
+/// How the matrix presents a caller's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Bearer,
+    Cookie,
+}
+
+impl World {
+    /// The credential of `caller` (anonymous for the public, whatever `via`).
+    fn credential(&self, caller: &str, via: Via) -> Credential {
+        match via {
+            Via::Bearer => Credential::from_token(self.tokens.get(caller).map(String::as_str)),
+            Via::Cookie => self
+                .sessions
+                .get(caller)
+                .cloned()
+                .unwrap_or(Credential::Anonymous),
+        }
+    }
 }
 
 async fn world() -> World {
@@ -100,9 +129,16 @@ async fn world() -> World {
         let Some((department, role)) = user else {
             continue;
         };
-        users::add(&mut client, &operator, name, department, role, None)
-            .await
-            .unwrap();
+        users::add(
+            &mut client,
+            &operator,
+            name,
+            department,
+            role,
+            Some(PASSWORD),
+        )
+        .await
+        .unwrap();
         let (_, token) = tokens::create(&mut client, &operator, name, "test")
             .await
             .unwrap();
@@ -137,9 +173,19 @@ async fn world() -> World {
         tile_cache_mb: 8,
     };
     let app = app(AppState::new(&config).await.unwrap());
-    World { db, app, tokens }
+    let mut sessions = HashMap::new();
+    for name in tokens.keys() {
+        sessions.insert(*name, http::login_session(&app, name, PASSWORD).await);
+    }
+    World {
+        db,
+        app,
+        tokens,
+        sessions,
+    }
 }
 
+/// Sends a request with an optional bearer token (anonymous without one).
 async fn send(
     app: &Router,
     method: &Method,
@@ -147,65 +193,35 @@ async fn send(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (StatusCode, String) {
-    let mut request = Request::builder()
-        .method(method.clone())
-        .uri(uri)
-        .header("host", "onemap.test");
-    if let Some(t) = token {
-        request = request.header("authorization", format!("Bearer {t}"));
-    }
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    http::call(app, method, uri, &Credential::from_token(token), body).await
 }
 
-/// Uploads the small test parcels as a multipart form (a new version, year 2026).
-async fn send_upload(app: &Router, uri: &str, token: Option<&str>) -> (StatusCode, String) {
-    let file = std::fs::read(fixture("tiles/parcels_4326.geojson")).unwrap();
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        b"--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"year\"\r\n\r\n2026\r\n\
-          --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/parcels.geojson\"\r\n\
-          Content-Type: application/geo+json\r\n\r\n",
+/// Uploads the small test parcels as a multipart form (a new version, year 2026) as `who`
+/// (with the CSRF header when `with_csrf` and `who` is a session).
+async fn send_upload(
+    app: &Router,
+    uri: &str,
+    who: &Credential,
+    with_csrf: bool,
+) -> (StatusCode, String) {
+    let file = std::fs::read_to_string(fixture("tiles/parcels_4326.geojson")).unwrap();
+    let body = format!(
+        "--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"year\"\r\n\r\n2026\r\n\
+         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"../../etc/parcels.geojson\"\r\n\
+         Content-Type: application/geo+json\r\n\r\n{file}\r\n--XBOUNDARYX--\r\n"
     );
-    body.extend_from_slice(&file);
-    body.extend_from_slice(b"\r\n--XBOUNDARYX--\r\n");
-    let mut request = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header("host", "onemap.test")
-        .header("content-type", "multipart/form-data; boundary=XBOUNDARYX");
-    if let Some(t) = token {
-        request = request.header("authorization", format!("Bearer {t}"));
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    let a = http::send(
+        app,
+        Method::POST,
+        uri,
+        Req {
+            body: Some(body),
+            content_type: Some("multipart/form-data; boundary=XBOUNDARYX"),
+            ..who.req(&Method::POST, with_csrf)
+        },
+    )
+    .await;
+    (a.status, a.body)
 }
 
 /// A concrete URI for a route: `{id}`/`{layer}` → `layer`, tile coordinates → the z0 tile,
@@ -224,6 +240,9 @@ fn fill(route: &RouteInfo, layer: &str, override_: Option<(&str, &str)>) -> Stri
             (_, "z" | "x" | "y") => "0".to_owned(),
             // The job world() queues as owner_editor (the first of its database).
             (_, "job") => "1".to_owned(),
+            // A clue's photo (the clue id itself is a layer id here: a 400 for everyone who
+            // may reach the ledger).
+            (_, "photo") => "1".to_owned(),
             (_, other) => panic!(
                 "route {} has a path parameter {{{other}}} this test does not know: \
                  give it a sample value in fill()",
@@ -259,14 +278,18 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
     );
     let mut checked = 0;
     let mut failures = Vec::new();
-    for route in &routes {
+    for (route, via) in routes
+        .iter()
+        .flat_map(|r| [(r, Via::Bearer), (r, Via::Cookie)])
+    {
         for (caller, _) in CALLERS {
-            let token = w.tokens.get(caller).map(String::as_str);
+            let who = w.credential(caller, via);
             match route.guard {
                 Guard::Layer => {
                     for (layer, level) in LEVELS {
                         let uri = fill(route, layer, None);
-                        let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                        let (status, body) =
+                            http::call(&w.app, &route.method, &uri, &who, None).await;
                         let ok = if may_read(caller, level) {
                             status == StatusCode::OK || status == StatusCode::NO_CONTENT
                         } else {
@@ -274,8 +297,9 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                         };
                         checked += 1;
                         if !ok {
-                            failures
-                                .push(format!("{caller} {uri} ({level}): {status} {body:.200}"));
+                            failures.push(format!(
+                                "{caller} ({via:?}) {uri} ({level}): {status} {body:.200}"
+                            ));
                         }
                     }
                 }
@@ -289,7 +313,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                         );
                         for uri in [as_subject, as_zone] {
                             let (status, body) =
-                                send(&w.app, &route.method, &uri, token, None).await;
+                                http::call(&w.app, &route.method, &uri, &who, None).await;
                             // Allowed: past the authorization (the trend itself may still
                             // refuse this one-year test layer with a 400).
                             let ok = if may_read(caller, level) {
@@ -300,7 +324,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                             checked += 1;
                             if !ok {
                                 failures.push(format!(
-                                    "{caller} {uri} ({level}): {status} {body:.200}"
+                                    "{caller} ({via:?}) {uri} ({level}): {status} {body:.200}"
                                 ));
                             }
                         }
@@ -313,7 +337,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                         let body = serde_json::json!({ "level": level, "shared_with": [SHARED] })
                             .to_string();
                         let (status, text) =
-                            send(&w.app, &route.method, &uri, token, Some(&body)).await;
+                            http::call(&w.app, &route.method, &uri, &who, Some(&body)).await;
                         let expected = if !may_read(caller, level) {
                             StatusCode::NOT_FOUND
                         } else if may_write(caller) {
@@ -324,7 +348,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                         checked += 1;
                         if status != expected {
                             failures.push(format!(
-                                "{caller} {} {uri} ({level}): {status}, not {expected}: {text:.200}",
+                                "{caller} ({via:?}) {} {uri} ({level}): {status}, not {expected}: {text:.200}",
                                 route.method
                             ));
                         }
@@ -332,15 +356,15 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 }
                 Guard::Catalog => {
                     let uri = fill(route, "", None);
-                    let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                    let (status, body) = http::call(&w.app, &route.method, &uri, &who, None).await;
                     checked += 1;
                     if status != StatusCode::OK {
-                        failures.push(format!("{caller} {uri}: {status}"));
+                        failures.push(format!("{caller} ({via:?}) {uri}: {status}"));
                     }
                     for (layer, level) in LEVELS {
                         if body.contains(layer) != may_read(caller, level) {
                             failures.push(format!(
-                                "{caller} {uri}: {layer} ({level}) listed = {}",
+                                "{caller} ({via:?}) {uri}: {layer} ({level}) listed = {}",
                                 body.contains(layer)
                             ));
                         }
@@ -348,15 +372,15 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 }
                 Guard::Open => {
                     let uri = fill(route, "", None);
-                    let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                    let (status, body) = http::call(&w.app, &route.method, &uri, &who, None).await;
                     checked += 1;
                     if status != StatusCode::OK || LEVELS.iter().any(|(l, _)| body.contains(l)) {
-                        failures.push(format!("{caller} {uri}: {status} {body:.200}"));
+                        failures.push(format!("{caller} ({via:?}) {uri}: {status} {body:.200}"));
                     }
                 }
                 Guard::Audit => {
                     let uri = fill(route, "", None);
-                    let (status, body) = send(&w.app, &route.method, &uri, token, None).await;
+                    let (status, body) = http::call(&w.app, &route.method, &uri, &who, None).await;
                     checked += 1;
                     let expected = if may_audit(caller) {
                         StatusCode::OK
@@ -364,7 +388,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                         StatusCode::NOT_FOUND
                     };
                     if status != expected {
-                        failures.push(format!("{caller} {uri}: {status} {body:.200}"));
+                        failures.push(format!("{caller} ({via:?}) {uri}: {status} {body:.200}"));
                     }
                 }
                 // Signing in and out is tested on its own below.
@@ -372,7 +396,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 Guard::Upload => {
                     for (layer, level) in LEVELS {
                         let uri = fill(route, layer, None);
-                        let (status, text) = send_upload(&w.app, &uri, token).await;
+                        let (status, text) = send_upload(&w.app, &uri, &who, true).await;
                         let expected = if !may_read(caller, level) {
                             StatusCode::NOT_FOUND
                         } else if may_write(caller) {
@@ -391,7 +415,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 Guard::Job => {
                     // Job 1 was asked for by owner_editor: they and admins see it.
                     let uri = fill(route, "", None);
-                    let (status, text) = send(&w.app, &route.method, &uri, token, None).await;
+                    let (status, text) = http::call(&w.app, &route.method, &uri, &who, None).await;
                     let expected = if may_write(caller) {
                         StatusCode::OK
                     } else {
@@ -400,7 +424,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                     checked += 1;
                     if status != expected {
                         failures.push(format!(
-                            "{caller} {uri}: {status}, not {expected}: {text:.200}"
+                            "{caller} ({via:?}) {uri}: {status}, not {expected}: {text:.200}"
                         ));
                     }
                 }
@@ -410,7 +434,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                 Guard::Clues => {
                     let uri = fill(route, "acc_public", None);
                     let body = (route.method == Method::POST).then_some(r#"{"action":"close"}"#);
-                    let (status, text) = send(&w.app, &route.method, &uri, token, body).await;
+                    let (status, text) = http::call(&w.app, &route.method, &uri, &who, body).await;
                     let expected = if caller == "anonymous" {
                         StatusCode::NOT_FOUND
                     } else if route.path.contains("{id}") {
@@ -421,7 +445,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                     checked += 1;
                     if status != expected {
                         failures.push(format!(
-                            "{caller} {} {uri}: {status}, not {expected}: {text:.200}",
+                            "{caller} ({via:?}) {} {uri}: {status}, not {expected}: {text:.200}",
                             route.method
                         ));
                     }
@@ -432,7 +456,7 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                     let current = onemap_enforcement::rules::list(&client).await.unwrap();
                     let body = serde_json::json!({ "rules": current }).to_string();
                     let (status, text) =
-                        send(&w.app, &route.method, route.path, token, Some(&body)).await;
+                        http::call(&w.app, &route.method, route.path, &who, Some(&body)).await;
                     let expected = if may_edit_rules(caller) {
                         StatusCode::OK
                     } else {
@@ -441,11 +465,36 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
                     checked += 1;
                     if status != expected {
                         failures.push(format!(
-                            "{caller} {} {}: {status}, not {expected}: {text:.200}",
+                            "{caller} ({via:?}) {} {}: {status}, not {expected}: {text:.200}",
                             route.method, route.path
                         ));
                     }
                 }
+                Guard::ClueRules => {
+                    // Puts back the assignment rules in force: allowed callers change nothing.
+                    let client = w.db.client().await;
+                    let current = onemap_ledger::rules::list(&client).await.unwrap();
+                    let body = serde_json::json!({ "rules": current }).to_string();
+                    let (status, text) =
+                        http::call(&w.app, &route.method, route.path, &who, Some(&body)).await;
+                    // Editors of the coordinating office (none here) and admins.
+                    let expected = if caller == "anonymous" {
+                        StatusCode::NOT_FOUND
+                    } else if caller == "owner_admin" {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    checked += 1;
+                    if status != expected {
+                        failures.push(format!(
+                            "{caller} ({via:?}) {} {}: {status}, not {expected}: {text:.200}",
+                            route.method, route.path
+                        ));
+                    }
+                }
+                // A guard added after this test was written.
+                #[allow(unreachable_patterns)]
                 other => failures.push(format!(
                     "{} has a guard this test does not know: {other:?}",
                     route.path
@@ -459,10 +508,107 @@ async fn every_route_answers_every_role_for_every_access_level_as_the_rules_say(
         failures.len(),
         failures.join("\n")
     );
-    // 7 callers × (layer routes × 3 levels + the others): make sure the matrix really ran.
-    eprintln!("{checked} authorization checks on {} routes", routes.len());
-    assert!(checked >= 7 * 10, "only {checked} checks ran");
+    // 2 ways × 7 callers × (layer routes × 3 levels + the others): make sure the matrix
+    // really ran.
+    eprintln!(
+        "{checked} authorization checks on {} routes, by bearer token and by cookie",
+        routes.len()
+    );
+    assert!(checked >= 2 * 7 * 10, "only {checked} checks ran");
     drop(w.db);
+}
+
+#[tokio::test]
+async fn unsafe_cookie_requests_without_the_csrf_token_are_refused_on_every_unsafe_route() {
+    let w = world().await;
+    let rules = onemap_enforcement::rules::list(&w.db.client().await)
+        .await
+        .unwrap();
+    let unsafe_routes: Vec<RouteInfo> = route_list()
+        .into_iter()
+        .filter(|r| !http::is_safe(&r.method))
+        // Signing in ignores the cookie: it replaces the session.
+        .filter(|r| r.path != "/api/login")
+        .collect();
+    assert!(
+        unsafe_routes.len() >= 5,
+        "the unsafe routes look truncated: {unsafe_routes:?}"
+    );
+    let mut refused = 0;
+    for route in &unsafe_routes {
+        for (caller, _) in CALLERS.iter().filter(|(_, user)| user.is_some()) {
+            let who = w.credential(caller, Via::Cookie);
+            // What an allowed caller would send, so that only the missing token is wrong.
+            let body = match route.guard {
+                Guard::LayerWrite => Some(
+                    serde_json::json!({ "level": "restricted", "shared_with": [] }).to_string(),
+                ),
+                Guard::Rules => Some(serde_json::json!({ "rules": rules }).to_string()),
+                Guard::Clues => Some(r#"{"action":"close"}"#.to_owned()),
+                _ => None,
+            };
+            let uri = fill(route, "acc_public", None);
+            let (status, text) = if route.guard == Guard::Upload {
+                send_upload(&w.app, &uri, &who, false).await
+            } else {
+                let a = http::send(
+                    &w.app,
+                    route.method.clone(),
+                    &uri,
+                    Req {
+                        body,
+                        ..who.req(&route.method, false)
+                    },
+                )
+                .await;
+                (a.status, a.body)
+            };
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{caller} {} {uri} without X-CSRF-Token: {text:.200}",
+                route.method
+            );
+            assert!(text.contains("CSRF"), "{caller} {uri}: {text:.200}");
+            refused += 1;
+        }
+    }
+    // Nothing happened: the access levels, the rules, the jobs and the sessions are as they
+    // were, and each refusal is in the audit trail.
+    let client = w.db.client().await;
+    let level: String = client
+        .query_one(
+            "SELECT access_level FROM onemap.layers WHERE id = 'acc_public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(level, "public");
+    let jobs: i64 = client
+        .query_one("SELECT count(*) FROM onemap.ingest_jobs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(jobs, 1, "only the job world() queued");
+    for (caller, who) in &w.sessions {
+        let (status, body) = http::call(&w.app, &Method::GET, "/api/me", who, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains(caller), "{caller} still signed in: {body}");
+    }
+    let rejected: i64 = client
+        .query_one(
+            "SELECT count(*) FROM onemap.audit WHERE action = 'auth.csrf_rejected'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rejected, refused);
+    eprintln!(
+        "{refused} unsafe cookie requests without the CSRF token refused on {} routes",
+        unsafe_routes.len()
+    );
 }
 
 #[tokio::test]
@@ -586,6 +732,18 @@ async fn login_returns_a_working_token_and_logout_revokes_it() {
             .any(|l| l.contains(",login.failure,other_viewer,")),
         "{csv}"
     );
+    // The export itself is in the trail: who took it, from where, how much.
+    let exported = client
+        .query_one(
+            "SELECT actor, details FROM onemap.audit WHERE action = 'export.audit.csv'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(exported.get::<_, String>(0), "owner_auditor");
+    let details: Value = exported.get(1);
+    assert_eq!(details["limit"], 1000);
+    assert!(details["rows"].as_u64().unwrap() > 5, "{details}");
     let (status, _) = send(
         &w.app,
         &Method::GET,
@@ -816,6 +974,20 @@ fn probe_bodies(guard: Guard, probe: &str) -> Vec<String> {
                 "from_class": "04", "to_class": "0602", "trend": "degradation",
                 "prohibited_in": [probe],
             }] })])
+            .collect(),
+        Guard::ClueRules => ["activity", "lead", "responsible"]
+            .iter()
+            .map(|field| {
+                let mut rule = serde_json::json!({
+                    "activity": "mining", "lead": "zrzy", "responsible": ["lcj"],
+                });
+                rule[*field] = if *field == "responsible" {
+                    serde_json::json!([probe])
+                } else {
+                    serde_json::json!(probe)
+                };
+                serde_json::json!({ "rules": [rule] })
+            })
             .collect(),
         _ => Vec::new(),
     };

@@ -593,7 +593,7 @@ async fn a_single_geojson_feature_with_a_legacy_epsg_name_ingests() {
 }
 
 #[tokio::test]
-async fn z_and_m_are_dropped_and_curves_are_refused_naming_the_feature() {
+async fn z_and_m_are_dropped_and_curves_are_linearised_with_notes() {
     let db = TestDb::new().await;
     let mut client = db.client().await;
     let req = request(
@@ -603,6 +603,14 @@ async fn z_and_m_are_dropped_and_curves_are_refused_naming_the_feature() {
     );
     let report = ingest(&mut client, &req).await.unwrap();
     assert_eq!(report.geometry_type, "line");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.starts_with("ZM values dropped")),
+        "{:?}",
+        report.notes
+    );
     let dims: i16 = client
         .query_one(
             "SELECT ST_NDims(geom)::int2 FROM onemap.features WHERE version_id = $1",
@@ -613,20 +621,39 @@ async fn z_and_m_are_dropped_and_curves_are_refused_naming_the_feature() {
         .get(0);
     assert_eq!(dims, 2);
 
-    for file in ["curvepolygon.gpkg", "multisurface.gpkg"] {
+    // pyogrio's CurvePolygon and MultiSurface (of a CurvePolygon), both with straight rings.
+    for (file, layer) in [
+        ("curvepolygon.gpkg", "curvepolygon"),
+        ("multisurface.gpkg", "multisurface"),
+    ] {
         let req = request(
             fixture(&format!("external/geopackage/{file}")),
-            "curves",
+            layer,
             "zrzy",
         );
-        let err = ingest(&mut client, &req).await.unwrap_err();
+        let report = ingest(&mut client, &req).await.unwrap();
+        assert_eq!(report.geometry_type, "polygon", "{file}");
+        assert_eq!(report.features_written, 1, "{file}");
         assert!(
-            matches!(&err, IngestError::Feature { feature: 1, .. }),
-            "{file}: {err:?}"
+            report
+                .notes
+                .iter()
+                .any(|n| n.starts_with("1 curved geometries") && n.contains("linearised")),
+            "{file}: {:?}",
+            report.notes
         );
-        assert!(err.to_string().contains("not supported"), "{err}");
+        let (points, arcs): (i32, bool) = client
+            .query_one(
+                "SELECT ST_NPoints(geom), ST_HasArc(geom) FROM onemap.features
+                  WHERE version_id = $1",
+                &[&report.version_id],
+            )
+            .await
+            .map(|r| (r.get(0), r.get(1)))
+            .unwrap();
+        assert_eq!((points, arcs), (4, false), "{file}");
     }
-    assert_eq!(catalog_snapshot(&client).await.len(), 1);
+    assert_eq!(catalog_snapshot(&client).await.len(), 3);
 }
 
 #[tokio::test]

@@ -1,16 +1,14 @@
-//! Which database role the ingest workers (`onemap worker`, the worker inside `onemap serve`)
-//! publish with, and why: `onemap_writer` may do everything a publication needs except
-//! `ALTER TABLE onemap.features ATTACH PARTITION`, which PostgreSQL allows only to the owner of
-//! `onemap.features`. So the workers keep the login role (`onemap_jobs::WORKER_ROLE` is `None`).
-//! When a migration makes `onemap_writer` the owner, the second test fails: switch the workers
-//! to `onemap_tile_server::with_role(url, WRITE_ROLE)` then.
+//! Which database role ingest publishes with: `onemap_writer` (`onemap_jobs::WORKER_ROLE`),
+//! for the workers (`onemap worker`, the worker inside `onemap serve`) and `onemap ingest`.
+//! Migration V13 makes it the owner of `onemap.features`, since PostgreSQL lets only the owner
+//! attach a version's partition; the reader still only reads and the trail stays append-only.
 
 mod helpers;
 
 use helpers::{fixture, TestDb};
 use onemap_access::{Acting, Principal};
 use onemap_jobs::{ExecutionOutcome, JobFile, JobRequest};
-use onemap_tile_server::{with_role, WRITE_ROLE};
+use onemap_tile_server::{with_role, READ_ROLE, WRITE_ROLE};
 
 const LAYER: &str = "role_parcels";
 
@@ -58,14 +56,32 @@ async fn versions_and_partitions(db: &TestDb) -> (i64, i64) {
     (row.get(0), row.get(1))
 }
 
+/// The owner of `onemap.features` and of every partition of it.
+async fn owners(db: &TestDb) -> Vec<String> {
+    let client = db.client().await;
+    client
+        .query(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c
+              WHERE c.oid = 'onemap.features'::regclass
+                 OR c.oid IN (SELECT inhrelid FROM pg_inherits
+                               WHERE inhparent = 'onemap.features'::regclass)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 #[tokio::test]
-async fn the_worker_pool_runs_a_job_end_to_end_as_the_login_role() {
+async fn the_worker_pool_runs_a_job_end_to_end_as_onemap_writer() {
     let db = TestDb::new().await;
-    assert_eq!(onemap_jobs::WORKER_ROLE, None);
-    let pool = onemap_jobs::worker_pool(&db.url).unwrap();
+    assert_eq!(onemap_jobs::WORKER_ROLE, WRITE_ROLE);
+    let pool = onemap_jobs::worker_pool(&db.url).await.unwrap();
     let (current, session) = roles_of(&pool).await;
-    assert_eq!(current, session, "the worker assumes no other role");
-    assert_ne!(current, WRITE_ROLE);
+    assert_eq!(current, WRITE_ROLE);
+    assert_ne!(session, WRITE_ROLE, "the login role assumes onemap_writer");
 
     let client = db.client().await;
     let id = onemap_jobs::enqueue(
@@ -92,14 +108,51 @@ async fn the_worker_pool_runs_a_job_end_to_end_as_the_login_role() {
     assert_eq!(job.state, "succeeded");
     assert!(job.rows > 0);
     assert_eq!(versions_and_partitions(&db).await, (1, 1));
+    // The partition was created by the job's role, so the job ran as onemap_writer.
+    assert_eq!(owners(&db).await, vec![WRITE_ROLE.to_owned()]);
+    let features: i64 = client
+        .query_one(
+            "SELECT count(*) FROM onemap.features f JOIN onemap.layer_versions v
+                 ON v.id = f.version_id JOIN onemap.layers l ON l.key = v.layer_key
+              WHERE l.id = $1",
+            &[&LAYER],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(features, job.rows);
 }
 
 #[tokio::test]
-async fn a_worker_pool_as_onemap_writer_cannot_attach_the_partition_and_publishes_nothing() {
+async fn onemap_ingest_publishes_through_the_worker_url_as_onemap_writer() {
     let db = TestDb::new().await;
-    let pool = onemap_jobs::pool(&with_role(&db.url, WRITE_ROLE), 3).unwrap();
-    assert_eq!(roles_of(&pool).await.0, WRITE_ROLE);
+    let url = onemap_jobs::worker_url(&db.url).await.unwrap();
+    let mut client = onemap_schemas::database::connect(&url).await.unwrap();
+    let current: String = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(current, WRITE_ROLE);
+    let request = onemap_ingest::IngestRequest {
+        path: fixture("tiles/parcels_4326.geojson"),
+        layer: LAYER.into(),
+        department: "zrzy".into(),
+        year: Some(2024),
+        ..onemap_ingest::IngestRequest::default()
+    };
+    let report = onemap_access::publish::publish(&mut client, &Acting::operator("test"), &request)
+        .await
+        .unwrap();
+    assert!(report.features_written > 0);
+    assert_eq!(versions_and_partitions(&db).await, (1, 1));
+    assert_eq!(owners(&db).await, vec![WRITE_ROLE.to_owned()]);
+}
 
+#[tokio::test]
+async fn owning_the_features_gives_the_reader_nothing_and_leaves_the_trail_append_only() {
+    let db = TestDb::new().await;
+    let pool = onemap_jobs::worker_pool(&db.url).await.unwrap();
     let client = db.client().await;
     let id = onemap_jobs::enqueue(
         &client,
@@ -109,36 +162,57 @@ async fn a_worker_pool_as_onemap_writer_cannot_attach_the_partition_and_publishe
     )
     .await
     .unwrap();
-    // Everything before the ATTACH is allowed to onemap_writer (queue, layer, version row,
-    // partition, COPY, indexes); the ATTACH needs the owner of onemap.features.
-    let ExecutionOutcome::TaskCompleted {
-        id: ran,
-        succeeded,
-        error,
-    } = onemap_jobs::try_execute_job(&pool).await.unwrap()
-    else {
-        panic!("the job was not taken");
-    };
-    assert_eq!(ran, id);
-    assert!(!succeeded);
-    let error = error.unwrap();
-    assert!(
-        error.contains("indexing and attaching the partition"),
-        "onemap_writer failed for another reason than ATTACH: {error}"
+    onemap_jobs::try_execute_job(&pool).await.unwrap();
+    assert_eq!(
+        onemap_jobs::get(&client, &Principal::Operator("t".into()), id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        "succeeded"
     );
-    let owner: String = client
-        .query_one(
-            "SELECT tableowner::text FROM pg_tables
-              WHERE schemaname = 'onemap' AND tablename = 'features'",
-            &[],
-        )
+
+    let reader = onemap_schemas::database::connect(&with_role(&db.url, READ_ROLE))
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO onemap.features (version_id, fid, props, geom)
+             SELECT version_id, fid + 1000000, props, geom FROM onemap.features LIMIT 1",
+        "UPDATE onemap.features SET props = '{}'",
+        "DELETE FROM onemap.features",
+        "ALTER TABLE onemap.features ADD COLUMN x int",
+    ] {
+        let err = reader.batch_execute(sql).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "onemap_reader ran {sql:?}: {err:?}"
+        );
+    }
+    let writer = onemap_schemas::database::connect(&with_role(&db.url, WRITE_ROLE))
+        .await
+        .unwrap();
+    let audited: i64 = writer
+        .query_one("SELECT count(*) FROM onemap.audit", &[])
         .await
         .unwrap()
         .get(0);
-    assert_ne!(owner, WRITE_ROLE, "onemap_writer owns onemap.features now");
-    assert_eq!(
-        versions_and_partitions(&db).await,
-        (0, 0),
-        "a failed publication leaves nothing behind"
-    );
+    assert!(audited > 0, "the publication is in the trail");
+    for sql in [
+        "UPDATE onemap.audit SET action = action",
+        "DELETE FROM onemap.audit",
+        "TRUNCATE onemap.audit",
+        "ALTER TABLE onemap.audit DISABLE TRIGGER audit_append_only",
+    ] {
+        assert!(
+            writer.batch_execute(sql).await.is_err(),
+            "onemap_writer ran {sql:?} on the audit trail"
+        );
+    }
+    let still: i64 = client
+        .query_one("SELECT count(*) FROM onemap.audit", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(still, audited);
 }

@@ -455,10 +455,21 @@ async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_th
     assert!(lines
         .iter()
         .any(|l| l.contains(",LD-001,national,绿盾2024,2024-03-01,mining,pending,false,")));
+    // XLSX holds the same rows (tests/tests/ledger_reports.rs reads it back); another format
+    // is refused.
     let (status, _) = send(
         &w.app,
         Method::GET,
         "/api/clues/export?format=xlsx",
+        Some(&t["lsz_viewer"]),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        &w.app,
+        Method::GET,
+        "/api/clues/export?format=ods",
         Some(&t["lsz_viewer"]),
         None,
     )

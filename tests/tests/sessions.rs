@@ -5,21 +5,17 @@
 
 mod helpers;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::Router;
+use helpers::http::{self, send, Answer, Req};
 use helpers::{fixture, TestDb};
-use http_body_util::BodyExt;
 use onemap_access::{layers, publish, tokens, users, Acting, Role};
 use onemap_ingest::IngestRequest;
 use onemap_tile_server::{app, AppState, ServerConfig, SessionConfig};
 use serde_json::Value;
-use tower::ServiceExt;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -32,6 +28,16 @@ struct World {
 /// A restricted layer of zrzy, an editor of zrzy with a password, a viewer of lcj, and a server
 /// whose login limit is `failures` per `window`.
 async fn world(failures: usize, window: Duration) -> World {
+    world_with(SessionConfig {
+        login_failures: failures,
+        login_window: window,
+        ..SessionConfig::default()
+    })
+    .await
+}
+
+/// The same world, with these session settings.
+async fn world_with(sessions: SessionConfig) -> World {
     let db = TestDb::new().await;
     let mut client = db.client().await;
     let operator = Acting::operator("test");
@@ -75,96 +81,13 @@ async fn world(failures: usize, window: Duration) -> World {
     let state = AppState::new(&config)
         .await
         .unwrap()
-        .with_sessions(SessionConfig {
-            login_failures: failures,
-            login_window: window,
-            ..SessionConfig::default()
-        });
+        .with_sessions(sessions);
     let app = app(state.clone());
     World { db, state, app }
 }
 
-/// A request as the viewer sends it.
-#[derive(Default)]
-struct Req<'a> {
-    cookies: Vec<(&'a str, &'a str)>,
-    csrf: Option<&'a str>,
-    bearer: Option<&'a str>,
-    body: Option<String>,
-    from: Option<&'a str>,
-    https: bool,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-
-    /// The `Set-Cookie` header that sets `name`, if any.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .find(|c| c.starts_with(&format!("{name}=")))
-    }
-
-    /// The value `name` is set to.
-    fn cookie_value(&self, name: &str) -> String {
-        let c = self
-            .set_cookie(name)
-            .unwrap_or_else(|| panic!("no {name} cookie: {:?}", self.headers));
-        c[name.len() + 1..].split(';').next().unwrap().to_owned()
-    }
-}
-
-async fn send(app: &Router, method: Method, uri: &str, r: Req<'_>) -> Answer {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "onemap.test");
-    if !r.cookies.is_empty() {
-        let cookie: Vec<String> = r.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        request = request.header("cookie", cookie.join("; "));
-    }
-    if let Some(c) = r.csrf {
-        request = request.header("x-csrf-token", c);
-    }
-    if let Some(t) = r.bearer {
-        request = request.header("authorization", format!("Bearer {t}"));
-    }
-    if r.https {
-        request = request.header("x-forwarded-proto", "https");
-    }
-    if r.body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let mut request = request
-        .body(r.body.map_or_else(Body::empty, Body::from))
-        .unwrap();
-    if let Some(from) = r.from {
-        let addr: SocketAddr = from.parse().unwrap();
-        request.extensions_mut().insert(ConnectInfo(addr));
-    }
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
 fn login_body(name: &str, password: &str) -> Option<String> {
-    Some(serde_json::json!({ "name": name, "password": password, "session": true }).to_string())
+    http::session_login_body(name, password)
 }
 
 /// Signs in with a session; returns (session id, csrf token).
@@ -234,7 +157,8 @@ async fn a_session_login_sets_an_httponly_session_cookie_and_a_readable_csrf_coo
         "; Path=/",
         "; HttpOnly",
         "; SameSite=Strict",
-        "; Max-Age=604800",
+        // The idle timeout (12 h): renewed while used, never past the 7 days.
+        "; Max-Age=43200",
     ] {
         assert!(session.contains(flag), "{session} lacks {flag}");
     }
@@ -327,10 +251,10 @@ async fn every_login_gets_a_fresh_session_id_and_the_one_presented_before_stops_
     let second = a.cookie_value("onemap_session");
     assert_ne!(second, first);
     assert_ne!(a.json()["csrf"].as_str().unwrap(), first_csrf);
-    // The old id is over: anonymous, and its cookies cleared.
+    // The old id is over (its row deleted): refused, and its cookies cleared. (The browser
+    // that logged in again holds the new cookies: only a copied cookie gets here.)
     let old = me(&w.app, &first).await;
-    assert_eq!(old.status, StatusCode::OK);
-    assert_eq!(old.json()["user"], Value::Null);
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "{}", old.body);
     assert!(old
         .set_cookie("onemap_session")
         .unwrap()
@@ -342,10 +266,7 @@ async fn every_login_gets_a_fresh_session_id_and_the_one_presented_before_stops_
     let open: i64 =
         w.db.client()
             .await
-            .query_one(
-                "SELECT count(*) FROM onemap.sessions WHERE ended_at IS NULL",
-                &[],
-            )
+            .query_one("SELECT count(*) FROM onemap.sessions", &[])
             .await
             .unwrap()
             .get(0);
@@ -478,7 +399,18 @@ async fn logout_ends_the_session_and_clears_both_cookies() {
             "{c}"
         );
     }
-    assert_eq!(me(&w.app, &session).await.json()["user"], Value::Null);
+    // The row is gone: the id is refused like one never issued (the browser's cookies were
+    // cleared by the logout, so only a copied cookie gets here).
+    let after = me(&w.app, &session).await;
+    assert_eq!(after.status, StatusCode::UNAUTHORIZED, "{}", after.body);
+    let rows: i64 =
+        w.db.client()
+            .await
+            .query_one("SELECT count(*) FROM onemap.sessions", &[])
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(rows, 0, "logout deletes the session's row");
     // Unsafe requests with the ended session: 401.
     let a = send(
         &w.app,
@@ -781,4 +713,369 @@ async fn the_servers_read_pool_cannot_insert_update_or_delete_in_any_onemap_tabl
         me(&w.app, &session).await.json()["user"]["name"],
         "zhang.wei"
     );
+}
+
+async fn session_count(db: &TestDb, user: &str) -> i64 {
+    db.client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM onemap.sessions s JOIN onemap.users u ON u.id = s.user_id \
+             WHERE u.name = $1",
+            &[&user],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn expired_sessions_are_deleted_by_the_prune_and_by_the_running_server() {
+    let w = world_with(SessionConfig {
+        prune_every: Duration::from_millis(300),
+        ..SessionConfig::default()
+    })
+    .await;
+    let client = w.db.client().await;
+    let (idle, _) = login(&w.app, "zhang.wei").await;
+    let (old, _) = login(&w.app, "wang.fang").await;
+    let (fresh, _) = login(&w.app, "wang.fang").await;
+    let age = |sql: &'static str| {
+        let client = &client;
+        async move { client.batch_execute(sql).await.unwrap() }
+    };
+    // Idle 13 hours; logged in 8 days ago; both past the grace of the prune.
+    age(
+        "UPDATE onemap.sessions SET last_seen_at = now() - interval '13 hours'
+         WHERE user_id = (SELECT id FROM onemap.users WHERE name = 'zhang.wei')",
+    )
+    .await;
+    let old_row: String = client
+        .query_one(
+            "SELECT id::text FROM onemap.sessions ORDER BY id LIMIT 1 OFFSET 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    client
+        .execute(
+            "UPDATE onemap.sessions SET created_at = now() - interval '8 days' WHERE id = $1::text::bigint",
+            &[&old_row],
+        )
+        .await
+        .unwrap();
+    // Just expired (within the grace): refused as expired, but kept for now.
+    let (recent, _) = login(&w.app, "zhang.wei").await;
+    age(
+        "UPDATE onemap.sessions SET last_seen_at = now() - interval '12 hours 1 minute'
+         WHERE id = (SELECT max(id) FROM onemap.sessions)",
+    )
+    .await;
+    let deleted = onemap_access::sessions::prune(
+        &client,
+        onemap_access::sessions::SessionLimits::default(),
+        onemap_tile_server::PRUNE_GRACE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted, 2, "the idle one and the old one");
+    for (session, status) in [
+        (&idle, StatusCode::UNAUTHORIZED),
+        (&old, StatusCode::UNAUTHORIZED),
+        (&recent, StatusCode::OK),
+    ] {
+        assert_eq!(me(&w.app, session).await.status, status);
+    }
+    assert_eq!(me(&w.app, &fresh).await.json()["user"]["name"], "wang.fang");
+
+    // The server deletes them by itself while it runs.
+    age(
+        "UPDATE onemap.sessions SET last_seen_at = now() - interval '13 hours'
+         WHERE user_id = (SELECT id FROM onemap.users WHERE name = 'zhang.wei')",
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(onemap_tile_server::serve(
+        listener,
+        w.state.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut left = i64::MAX;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = session_count(&w.db, "zhang.wei").await;
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "the running server pruned the idle session");
+    assert_eq!(session_count(&w.db, "wang.fang").await, 1);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_session_in_use_renews_its_cookies_for_the_idle_timeout_but_not_past_its_lifetime() {
+    let w = world(5, Duration::from_secs(300)).await;
+    let (session, csrf) = login(&w.app, "zhang.wei").await;
+    let client = w.db.client().await;
+    let cookies = vec![
+        ("onemap_session", session.as_str()),
+        ("onemap_csrf", csrf.as_str()),
+    ];
+    // Seen within the minute: nothing to renew.
+    let a = send(
+        &w.app,
+        Method::GET,
+        "/api/me",
+        Req {
+            cookies: cookies.clone(),
+            ..Req::default()
+        },
+    )
+    .await;
+    assert!(a.set_cookie("onemap_session").is_none(), "{:?}", a.headers);
+    // Seen two hours ago: both cookies live 12 hours from now again.
+    client
+        .batch_execute("UPDATE onemap.sessions SET last_seen_at = now() - interval '2 hours'")
+        .await
+        .unwrap();
+    let a = send(
+        &w.app,
+        Method::GET,
+        "/api/me",
+        Req {
+            cookies: cookies.clone(),
+            ..Req::default()
+        },
+    )
+    .await;
+    assert_eq!(a.json()["user"]["name"], "zhang.wei");
+    assert_eq!(a.cookie_value("onemap_session"), session);
+    assert_eq!(a.cookie_value("onemap_csrf"), csrf);
+    for name in ["onemap_session", "onemap_csrf"] {
+        assert!(
+            a.set_cookie(name).unwrap().contains("; Max-Age=43200;"),
+            "{:?}",
+            a.set_cookie(name)
+        );
+    }
+    assert!(a.set_cookie("onemap_session").unwrap().contains("HttpOnly"));
+    // Near the end of its 7 days: only what is left of them.
+    client
+        .batch_execute(
+            "UPDATE onemap.sessions SET last_seen_at = now() - interval '2 hours', \
+             created_at = now() - interval '7 days' + interval '1 hour'",
+        )
+        .await
+        .unwrap();
+    let a = send(
+        &w.app,
+        Method::GET,
+        "/api/me",
+        Req {
+            cookies,
+            ..Req::default()
+        },
+    )
+    .await;
+    let age: u64 = a
+        .set_cookie("onemap_session")
+        .unwrap()
+        .split("Max-Age=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&age), "Max-Age {age}");
+}
+
+#[tokio::test]
+async fn disabling_a_user_or_changing_a_password_ends_that_users_sessions_and_nothing_else() {
+    let w = world(5, Duration::from_secs(300)).await;
+    let mut client = w.db.client().await;
+    let operator = Acting::operator("test");
+    let (zhang_a, _) = login(&w.app, "zhang.wei").await;
+    let (zhang_b, _) = login(&w.app, "zhang.wei").await;
+    let (wang, _) = login(&w.app, "wang.fang").await;
+    let (_, zhang_token) = tokens::create(&mut client, &operator, "zhang.wei", "script")
+        .await
+        .unwrap();
+    let (_, wang_token) = tokens::create(&mut client, &operator, "wang.fang", "script")
+        .await
+        .unwrap();
+    let bearer_me = |token: String| {
+        let app = w.app.clone();
+        async move {
+            send(
+                &app,
+                Method::GET,
+                "/api/me",
+                Req {
+                    bearer: Some(&token),
+                    ..Req::default()
+                },
+            )
+            .await
+        }
+    };
+
+    users::set_password(&mut client, &operator, "zhang.wei", "a new password!")
+        .await
+        .unwrap();
+    for s in [&zhang_a, &zhang_b] {
+        assert_eq!(me(&w.app, s).await.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(session_count(&w.db, "zhang.wei").await, 0);
+    assert_eq!(me(&w.app, &wang).await.json()["user"]["name"], "wang.fang");
+    assert_eq!(
+        bearer_me(zhang_token.clone()).await.json()["user"]["name"],
+        "zhang.wei",
+        "tokens survive"
+    );
+
+    users::set_disabled(&mut client, &operator, "wang.fang", true)
+        .await
+        .unwrap();
+    assert_eq!(me(&w.app, &wang).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(session_count(&w.db, "wang.fang").await, 0);
+    assert_eq!(
+        bearer_me(wang_token.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(bearer_me(zhang_token).await.status, StatusCode::OK);
+    // Not revoked: re-enabled, the token works again.
+    users::set_disabled(&mut client, &operator, "wang.fang", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        bearer_me(wang_token).await.json()["user"]["name"],
+        "wang.fang"
+    );
+    let revoked: i64 = client
+        .query_one(
+            "SELECT count(*) FROM onemap.tokens WHERE revoked_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(revoked, 0);
+    let details: Vec<Value> = client
+        .query(
+            "SELECT details FROM onemap.audit WHERE action IN ('user.passwd', 'user.disable') ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            serde_json::json!({ "sessions_ended": 2 }),
+            serde_json::json!({ "sessions_ended": 1 })
+        ]
+    );
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    let w = world_with(SessionConfig {
+        login_failures: 2,
+        trusted_proxies: onemap_tile_server::TrustedProxies::parse("10.0.0.0/8").unwrap(),
+        ..SessionConfig::default()
+    })
+    .await;
+    let attempt = |name: &'static str, from: &'static str, forwarded: &'static str| {
+        let app = w.app.clone();
+        async move {
+            let headers = if forwarded.is_empty() {
+                vec![]
+            } else {
+                vec![("x-forwarded-for", forwarded)]
+            };
+            send(
+                &app,
+                Method::POST,
+                "/api/login",
+                Req {
+                    body: login_body(name, "wrong password!"),
+                    from: Some(from),
+                    headers,
+                    ..Req::default()
+                },
+            )
+            .await
+            .status
+        }
+    };
+    // From an untrusted peer the header is the client's own claim: a fresh spoofed address per
+    // attempt does not escape the limit on the socket's address.
+    assert_eq!(
+        attempt("a1", "203.0.113.5:1000", "1.1.1.1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        attempt("a2", "203.0.113.5:1001", "2.2.2.2").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        attempt("a3", "203.0.113.5:1002", "3.3.3.3").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Through the trusted proxy each client has its own count, and the proxy is not blamed…
+    for name in ["b1", "b2"] {
+        assert_eq!(
+            attempt(name, "10.0.0.2:5000", "6.6.6.6, 198.51.100.7").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        attempt("b3", "10.0.0.2:5000", "198.51.100.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt("b4", "10.0.0.2:5000", "198.51.100.8, 10.0.0.9").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // …and what the client wrote left of the real address does not move it elsewhere.
+    assert_eq!(
+        attempt("b5", "10.0.0.2:5000", "9.9.9.9, 198.51.100.7").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // The audit trail records the same address.
+    let rows =
+        w.db.client()
+            .await
+            .query(
+                "SELECT target, client_addr FROM onemap.audit \
+             WHERE action IN ('login.failure', 'login.throttled') ORDER BY seq",
+                &[],
+            )
+            .await
+            .unwrap();
+    let seen: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let expected: Vec<(String, String)> = [
+        ("a1", "203.0.113.5:1000"),
+        ("a2", "203.0.113.5:1001"),
+        ("a3", "203.0.113.5:1002"),
+        ("b1", "198.51.100.7"),
+        ("b2", "198.51.100.7"),
+        ("b3", "198.51.100.7"),
+        ("b4", "198.51.100.8"),
+        ("b5", "198.51.100.7"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(seen, expected);
 }

@@ -552,7 +552,8 @@ async fn the_api_answers_json_and_csv_and_hides_layers_the_caller_cannot_see() {
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(
         lines[0],
-        "from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt"
+        "from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt,zone,zone_kind,\
+         village_code,village,station,station_code"
     );
     let fields: Vec<&str> = lines[1].splitn(8, ',').collect();
     assert_eq!(&fields[..4], &["2020", "2021", "0401", "0103"]);
@@ -581,7 +582,7 @@ async fn the_api_answers_json_and_csv_and_hides_layers_the_caller_cannot_see() {
         ),
         ("/api/trends/area?layer=nothing", StatusCode::NOT_FOUND),
         (
-            "/api/changes?layer=landuse&format=gpkg",
+            "/api/changes?layer=landuse&format=shp",
             StatusCode::BAD_REQUEST,
         ),
         (

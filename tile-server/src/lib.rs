@@ -22,8 +22,9 @@ use tokio::net::TcpListener;
 pub use config::ServerConfig;
 pub use error::{ServerError, ServerResult};
 pub use routes::{route_list, Guard, RouteInfo, UploadConfig};
-pub use sessions::SessionConfig;
+pub use sessions::{SessionConfig, TrustedProxies, PRUNE_GRACE};
 pub use state::{with_role, AppState, READ_ROLE, WRITE_ROLE};
+pub use tiles::{DiskTierStats, TileCacheConfig};
 
 /// The whole application's router.
 pub fn app(state: AppState) -> Router {
@@ -36,9 +37,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Expired sessions are deleted while the server runs.
+    let pruning = sessions::spawn_prune(&state);
     // With the peer address, which the audit trail records as "from where".
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    pruning.abort();
+    served
 }

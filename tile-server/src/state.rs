@@ -10,7 +10,7 @@ use crate::catalog_cache::CatalogCache;
 use crate::config::ServerConfig;
 use crate::error::ServerResult;
 use crate::sessions::{LoginLimiter, SessionConfig};
-use crate::tiles::TileSources;
+use crate::tiles::{TileCacheConfig, TileSources};
 
 /// Shared state, cheap to clone.
 #[derive(Clone)]
@@ -35,6 +35,15 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database, loads the catalog and starts listening for its changes.
     pub async fn new(config: &ServerConfig) -> ServerResult<Self> {
+        Self::with_tile_cache(config, TileCacheConfig::from(config.tile_cache_mb)).await
+    }
+
+    /// As [`AppState::new`], with the tile cache `tile_cache` (memory and disk tiers; it
+    /// replaces `config.tile_cache_mb`).
+    pub async fn with_tile_cache(
+        config: &ServerConfig,
+        tile_cache: TileCacheConfig,
+    ) -> ServerResult<Self> {
         let (read_url, write_url) = split_roles(&config.database_url).await?;
         let pool = PostgresPool::new(&read_url, None, None, None, config.pool_size).await?;
         let writer = PostgresPool::new(
@@ -46,11 +55,10 @@ impl AppState {
         )
         .await?;
         let catalog = CatalogCache::start(&config.database_url, pool.clone()).await?;
-        let tiles = Arc::new(TileSources::new(
-            pool.clone(),
-            writer.clone(),
-            config.tile_cache_mb,
-        ));
+        let tiles = Arc::new(TileSources::new(pool.clone(), writer.clone(), tile_cache));
+        // Cached tiles of versions superseded while the server was down go now, the others
+        // as soon as the catalog changes.
+        tiles.forget_superseded(&catalog.get()).await;
         // Each new land-use version gets its low-zoom generalisation built in the background
         // as soon as it is published, not when the first visitor zooms out.
         let mut versions = catalog.subscribe();
@@ -59,6 +67,7 @@ impl AppState {
             while versions.changed().await.is_ok() {
                 let snapshot = versions.borrow_and_update().clone();
                 warm.prepare_newest(&snapshot);
+                warm.forget_superseded(&snapshot).await;
             }
         });
         let sessions = SessionConfig::default();
@@ -89,6 +98,12 @@ impl AppState {
     #[doc(hidden)]
     pub fn read_pool(&self) -> PostgresPool {
         self.pool.clone()
+    }
+
+    /// What the tile cache's disk tier did since start (none without one), for tests.
+    #[doc(hidden)]
+    pub fn disk_cache_stats(&self) -> Option<crate::tiles::DiskTierStats> {
+        self.tiles.disk_cache_stats()
     }
 
     /// The same state with other session and login-limit settings (tests shorten the window).

@@ -1,6 +1,11 @@
 //! The MapLibre style of the one map: one vector source per layer the caller may see, land-use
 //! layers coloured by their GB/T 21010 class, the others by theme. Land use is drawn first,
-//! then areas, lines and points, so nothing small hides under something large.
+//! then areas, lines and points, so nothing small hides under something large. Labels (names
+//! of zones, rivers, roads, villages and stations; parcel numbers at high zoom) come last.
+//!
+//! The style has no `glyphs` URL on purpose: MapLibre GL JS (5.11 and later) then draws every
+//! glyph in the browser from the fonts named by `text-font` (CSS families), so labels need no
+//! font server, no glyph files and no network. Chinese names use the reader's own CJK font.
 
 use onemap_schemas::catalog::Layer;
 use onemap_schemas::reference::LandClass;
@@ -30,6 +35,81 @@ fn rank(layer: &Layer) -> u8 {
     }
 }
 
+/// CSS font families for labels, drawn locally (no `glyphs` URL): common CJK fonts of Linux,
+/// Windows and macOS first, the generic family last so something always draws.
+const LABEL_FONTS: [&str; 5] = [
+    "Noto Sans CJK SC",
+    "WenQuanYi Zen Hei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "sans-serif",
+];
+
+/// The name a feature is labelled with: the first of the usual name attributes it has
+/// (`name` in our layers, `MC`/`XZQMC` in survey deliveries). Features without any get no label.
+fn name_expr() -> Value {
+    json!(["coalesce", ["get", "name"], ["get", "MC"], ["get", "XZQMC"]])
+}
+
+/// The label (symbol) layer of `layer`: names of zones, lines and points, parcel numbers of land use.
+fn label_layer(layer: &Layer, base: Value) -> Value {
+    let mut label = base;
+    let halo = json!({
+        "text-color": "#222222",
+        "text-halo-color": "#ffffff",
+        "text-halo-width": 1.4,
+    });
+    let (minzoom, layout) = match (layer.is_land_use(), layer.geometry_type.as_str()) {
+        // Parcel numbers (图斑编号): only where parcels are big enough to carry them.
+        (true, _) => (
+            15,
+            json!({
+                "text-field": ["to-string", ["get", "TBBH"]],
+                "text-font": LABEL_FONTS,
+                "text-size": 11,
+            }),
+        ),
+        (false, "polygon") => (
+            6,
+            json!({
+                "text-field": name_expr(),
+                "text-font": LABEL_FONTS,
+                "text-size": 13,
+                "text-max-width": 8,
+            }),
+        ),
+        (false, "line") => (
+            10,
+            json!({
+                "text-field": name_expr(),
+                "text-font": LABEL_FONTS,
+                "text-size": 12,
+                "symbol-placement": "line",
+            }),
+        ),
+        _ => (
+            9,
+            json!({
+                "text-field": name_expr(),
+                "text-font": LABEL_FONTS,
+                "text-size": 12,
+                "text-anchor": "top",
+                "text-offset": [0.0, 0.6],
+                "text-max-width": 8,
+            }),
+        ),
+    };
+    label["minzoom"] = json!(minzoom);
+    // A polygon is labelled once per tile it touches: past zoom 11 (tiles under ~20 km) the
+    // names of large areas would repeat every few centimetres of screen.
+    if layer.geometry_type == "polygon" && !layer.is_land_use() {
+        label["maxzoom"] = json!(12);
+    }
+    label["layout"] = layout;
+    label["paint"] = halo;
+    label
+}
+
 /// The `match` expression colouring a land-use layer by its class field.
 fn class_color(field: &str, classes: &[LandClass]) -> Value {
     let mut expr = vec![json!("match"), json!(["to-string", ["get", field]])];
@@ -46,6 +126,7 @@ pub fn one_map_style(base: &str, layers: &[&Layer], classes: &[LandClass]) -> Va
     let mut ordered: Vec<&Layer> = layers.to_vec();
     ordered.sort_by_key(|l| rank(l));
     let mut sources = serde_json::Map::new();
+    let mut labels = Vec::new();
     let mut style_layers = vec![json!({
         "id": "background",
         "type": "background",
@@ -110,7 +191,10 @@ pub fn one_map_style(base: &str, layers: &[&Layer], classes: &[LandClass]) -> Va
                 style_layers.push(point);
             }
         }
+        labels.push(label_layer(layer, common("label", "symbol")));
     }
+    // Labels above every geometry, in the same order among themselves.
+    style_layers.extend(labels);
     json!({
         "version": 8,
         "name": "Onemap 一张图",

@@ -22,6 +22,9 @@ pub enum TrendsError {
     /// A request that makes no sense, such as a range that ends before it starts.
     #[error("{0}")]
     BadRequest(String),
+    /// Writing an export file (the GeoPackage) failed.
+    #[error("{0}")]
+    Export(String),
     /// The database failed; `context` says at which step.
     #[error("{context}: {source}")]
     Postgres {
@@ -45,7 +48,7 @@ impl TrendsError {
 
     /// Whether the error is the caller's (4xx) rather than ours.
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, Self::Postgres { .. })
+        !matches!(self, Self::Postgres { .. } | Self::Export(_))
     }
 }
 

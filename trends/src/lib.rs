@@ -9,18 +9,27 @@
 //! `schemas/migrations/V4__trends.sql`). A query for a pair of years or a zone layer that has
 //! not been precomputed computes it on the spot, stores it, and answers from the tables.
 //!
+//! An ad-hoc zone (a polygon sent with the request, [`adhoc`]) cannot be precomputed: its
+//! answers clip each year's parcels and the precomputed change parcels to it on the fly
+//! ([`area_series_in`], [`transitions_in`], [`changes_with`]). The change parcels can be
+//! written as a GeoPackage ([`gpkg`]).
+//!
 //! Every area is geodesic (on the WGS 84 ellipsoid, like `onemap.features.area_m2`).
 
+pub mod adhoc;
 mod error;
+pub mod gpkg;
 pub mod precompute;
 pub mod query;
 
+pub use adhoc::{AdHocZone, ZoneBody};
 pub use error::{TrendsError, TrendsResult};
 pub use precompute::{
     precompute, precompute_published, LandUseVersion, PrecomputeReport, PublishedPrecompute,
     YearReport, ZoneVersion,
 };
 pub use query::{
-    area_series, change_versions, changes, survey_versions, transitions, AreaPoint, AreaSeries,
-    ChangeParcel, ChangeParcels, ClassSummary, Level, TransitionCell, TransitionMatrix, TrendQuery,
+    area_series, area_series_in, change_versions, changes, changes_with, survey_versions,
+    transitions, transitions_in, AreaPoint, AreaSeries, ChangeParcel, ChangeParcels,
+    ChangesOptions, ClassSummary, Level, Places, TransitionCell, TransitionMatrix, TrendQuery,
 };

@@ -9,6 +9,7 @@ use onemap_schemas::catalog::Layer;
 use serde::Serialize;
 use tokio_postgres::Client;
 
+use crate::adhoc::AdHocZone;
 use crate::precompute::{ensure_area, ensure_transitions, LandUseVersion, ZoneVersion};
 use crate::{TrendsError, TrendsResult};
 
@@ -309,30 +310,91 @@ pub struct ChangeParcel {
     /// The same geometry as WKT in EPSG:4326 (for CSV).
     #[serde(skip)]
     pub wkt: String,
+    /// The reserve zone holding a point inside the piece (its name), when reserve zones were
+    /// looked up ([`Places`]).
+    pub zone: Option<String>,
+    /// core, buffer, experimental, or outside (no reserve zone holds it); `None` when reserve
+    /// zones were not looked up or the zone has no known kind.
+    pub zone_kind: Option<String>,
+    /// The station jurisdiction holding that point (its name) and the station's department.
+    pub station: Option<String>,
+    pub station_code: Option<String>,
+    /// The 12-digit village code of the to-parcel's `ZLDWDM` (without it: of the nearest
+    /// village point), and the village's name.
+    pub village_code: Option<String>,
+    pub village_name: Option<String>,
+    /// The geometry as ISO WKB (MultiPolygon) in the to-version's SRID, when asked for
+    /// ([`ChangesOptions::wkb`]), with its bounds `[min_x, min_y, max_x, max_y]`.
+    #[serde(skip)]
+    pub wkb: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub bounds: [f64; 4],
+}
+
+/// The layers that place each change piece: the reserve zones, station jurisdictions and
+/// village points, each already authorized for the caller (`None`: not looked up).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Places<'a> {
+    pub reserve_zones: Option<&'a Layer>,
+    pub stations: Option<&'a Layer>,
+    pub villages: Option<&'a Layer>,
+}
+
+/// How [`changes_with`] answers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChangesOptions<'a> {
+    /// An ad-hoc zone that replaces the query's zone.
+    pub adhoc: Option<&'a AdHocZone>,
+    pub places: Places<'a>,
+    /// Return each piece's WKB in the to-version's SRID (for a GeoPackage).
+    pub wkb: bool,
 }
 
 /// The change parcels between survey years `from` and `to` (defaults as for [`transitions`])
 /// inside the zone, largest first; at level 1, only changes of first-level class.
-#[tracing::instrument(skip_all, fields(layer = %q.layer.id))]
 pub async fn changes(client: &mut Client, q: &TrendQuery<'_>) -> TrendsResult<ChangeParcels> {
+    changes_with(client, q, &ChangesOptions::default()).await
+}
+
+/// [`changes`], inside an ad-hoc zone when `options.adhoc` is given (the query's zone must
+/// then be empty), each piece placed in its reserve zone, station jurisdiction and village
+/// (`options.places`), with its WKB when `options.wkb`.
+#[tracing::instrument(skip_all, fields(layer = %q.layer.id))]
+pub async fn changes_with(
+    client: &mut Client,
+    q: &TrendQuery<'_>,
+    options: &ChangesOptions<'_>,
+) -> TrendsResult<ChangeParcels> {
     let (from, to) = survey_pair(q)?;
     let zone = resolve_zone(client, q).await?;
+    if options.adhoc.is_some() && zone.is_some() {
+        return Err(TrendsError::BadRequest(
+            "an ad-hoc zone replaces zone_layer and zone: send one or the other".into(),
+        ));
+    }
     ensure_transitions(client, &from, &to, &[], true).await?;
     let (zone_version, keys) = zone_params(&zone);
-    let rows = client
-        .query(
-            include_str!("sql/changes.sql"),
-            &[
-                &from.version_id,
-                &to.version_id,
-                &zone_version,
-                &keys,
-                &q.level.number(),
-                &to.srid,
-            ],
-        )
-        .await
-        .map_err(TrendsError::pg("reading the change parcels"))?;
+    let adhoc = options.adhoc.map(|z| z.ewkb.as_slice());
+    let newest = |l: Option<&Layer>| l.and_then(|l| l.version(None)).map(|v| v.id);
+    let rows = query_without_jit(
+        client,
+        include_str!("sql/changes.sql"),
+        &[
+            &from.version_id,
+            &to.version_id,
+            &zone_version,
+            &keys,
+            &q.level.number(),
+            &to.srid,
+            &adhoc,
+            &newest(options.places.reserve_zones),
+            &newest(options.places.stations),
+            &newest(options.places.villages),
+            &options.wkb,
+        ],
+        "reading the change parcels",
+    )
+    .await?;
     let parcels = rows
         .iter()
         .map(|r| ChangeParcel {
@@ -344,6 +406,19 @@ pub async fn changes(client: &mut Client, q: &TrendQuery<'_>) -> TrendsResult<Ch
             geometry: serde_json::from_str(r.get::<_, &str>("geojson"))
                 .unwrap_or(serde_json::Value::Null),
             wkt: r.get("wkt"),
+            zone: r.get("zone"),
+            zone_kind: r.get("zone_kind"),
+            station: r.get("station"),
+            station_code: r.get("station_code"),
+            village_code: r.get("village_code"),
+            village_name: r.get("village_name"),
+            wkb: r.get("wkb"),
+            bounds: [
+                r.get("min_x"),
+                r.get("min_y"),
+                r.get("max_x"),
+                r.get("max_y"),
+            ],
         })
         .collect();
     Ok(ChangeParcels {
@@ -442,4 +517,158 @@ pub async fn change_versions(
 /// The land-use layer's survey versions, oldest first, the newest ingest of each year.
 pub fn survey_versions(layer: &Layer) -> TrendsResult<Vec<LandUseVersion>> {
     survey_years(layer)
+}
+
+/// Runs one read with JIT off, in a transaction of its own: PostGIS functions' high costs make
+/// PostgreSQL JIT-compile these queries (0.7 s of compiling for a 0.1 s answer), as in the
+/// precompute.
+async fn query_without_jit(
+    client: &mut Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    context: &'static str,
+) -> TrendsResult<Vec<tokio_postgres::Row>> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(TrendsError::pg(context))?;
+    tx.batch_execute("SET LOCAL jit = off")
+        .await
+        .map_err(TrendsError::pg(context))?;
+    let rows = tx
+        .query(sql, params)
+        .await
+        .map_err(TrendsError::pg(context))?;
+    tx.commit().await.map_err(TrendsError::pg(context))?;
+    Ok(rows)
+}
+
+/// Refuses a query that names a zone of a zoning layer as well as an ad-hoc zone.
+fn adhoc_only(q: &TrendQuery<'_>) -> TrendsResult<()> {
+    if q.zone_layer.is_some() || q.zone.is_some() {
+        return Err(TrendsError::BadRequest(
+            "an ad-hoc zone replaces zone_layer and zone: send one or the other".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Area of each code as surveyed in version `v` inside the ad-hoc zone: the parcels clipped
+/// to it (a parcel wholly inside keeps its stored geodesic area).
+async fn adhoc_areas(
+    client: &mut Client,
+    v: &LandUseVersion,
+    zone: &AdHocZone,
+) -> TrendsResult<BTreeMap<String, f64>> {
+    let rows = query_without_jit(
+        client,
+        include_str!("sql/area_adhoc.sql"),
+        &[&v.version_id, &v.class_field, &zone.ewkb, &v.srid],
+        "clipping the parcels to the ad-hoc zone",
+    )
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("class_code"), r.get("area_m2")))
+        .collect())
+}
+
+/// [`area_series`] inside an ad-hoc zone, computed on the fly: each survey year's parcels
+/// clipped to the zone. Exact like the precomputed series, and reads only the parcels near
+/// the zone.
+#[tracing::instrument(skip_all, fields(layer = %q.layer.id))]
+pub async fn area_series_in(
+    client: &mut Client,
+    q: &TrendQuery<'_>,
+    zone: &AdHocZone,
+) -> TrendsResult<AreaSeries> {
+    adhoc_only(q)?;
+    if let (Some(f), Some(t)) = (q.from, q.to) {
+        if f > t {
+            return Err(TrendsError::BadRequest(format!(
+                "from ({f}) must not come after to ({t})"
+            )));
+        }
+    }
+    let mut series = Vec::new();
+    for v in survey_years(q.layer)?
+        .iter()
+        .filter(|v| q.from.is_none_or(|f| v.year >= f) && q.to.is_none_or(|t| v.year <= t))
+    {
+        let mut by_class: BTreeMap<String, f64> = BTreeMap::new();
+        for (code, area) in adhoc_areas(client, v, zone).await? {
+            *by_class.entry(q.level.class_of(&code)).or_default() += area;
+        }
+        series.extend(by_class.into_iter().map(|(class, area_m2)| AreaPoint {
+            year: v.year,
+            class,
+            area_m2,
+        }));
+    }
+    Ok(AreaSeries { unit: "m2", series })
+}
+
+/// [`transitions`] inside an ad-hoc zone, computed on the fly from what is exact: the change
+/// cells are the precomputed change parcels clipped to the zone; a class's persistence is the
+/// part of its area inside the zone that did not change, its first-year area there minus its
+/// losses (equal to its second-year area minus its gains when both surveys cover the zone; where
+/// they differ the smaller is taken, so land only one survey covers never counts as
+/// persistent). Row sums are then the first year's class areas in the zone and column sums the
+/// second year's.
+#[tracing::instrument(skip_all, fields(layer = %q.layer.id))]
+pub async fn transitions_in(
+    client: &mut Client,
+    q: &TrendQuery<'_>,
+    zone: &AdHocZone,
+) -> TrendsResult<TransitionMatrix> {
+    adhoc_only(q)?;
+    let (from, to) = survey_pair(q)?;
+    ensure_transitions(client, &from, &to, &[], true).await?;
+    let first = adhoc_areas(client, &from, zone).await?;
+    let second = adhoc_areas(client, &to, zone).await?;
+    let rows = query_without_jit(
+        client,
+        include_str!("sql/change_cells_adhoc.sql"),
+        &[&from.version_id, &to.version_id, &zone.ewkb, &to.srid],
+        "clipping the change parcels to the ad-hoc zone",
+    )
+    .await?;
+    let mut loss: BTreeMap<String, f64> = BTreeMap::new();
+    let mut gain: BTreeMap<String, f64> = BTreeMap::new();
+    let mut cells: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in &rows {
+        let (f, t, a): (String, String, f64) =
+            (r.get("from_class"), r.get("to_class"), r.get("area_m2"));
+        *loss.entry(f.clone()).or_default() += a;
+        *gain.entry(t.clone()).or_default() += a;
+        *cells
+            .entry((q.level.class_of(&f), q.level.class_of(&t)))
+            .or_default() += a;
+    }
+    for (code, area) in &first {
+        let kept_first = area - loss.get(code).copied().unwrap_or(0.0);
+        let kept_second =
+            second.get(code).copied().unwrap_or(0.0) - gain.get(code).copied().unwrap_or(0.0);
+        let kept = kept_first.min(kept_second);
+        // Below the survey's precision (0.01 m²): rounding, not land.
+        if kept >= 0.01 {
+            let class = q.level.class_of(code);
+            *cells.entry((class.clone(), class)).or_default() += kept;
+        }
+    }
+    let cells: Vec<TransitionCell> = cells
+        .into_iter()
+        .map(|((from_class, to_class), area_m2)| TransitionCell {
+            from_class,
+            to_class,
+            area_m2,
+        })
+        .collect();
+    Ok(TransitionMatrix {
+        unit: "m2",
+        from: from.year,
+        to: to.year,
+        classes: summarize(&cells),
+        cells,
+    })
 }

@@ -89,6 +89,8 @@ async function failure(method, path, res) {
   } catch { /* no body */ }
   const err = new Error(`${method} ${path}: ${res.status}${detail ? ` ${String(detail).slice(0, 200)}` : ''}`);
   err.status = res.status;
+  // Seconds to wait, when the server says (429 after too many failed sign-ins).
+  err.retryAfter = Number(res.headers.get('Retry-After')) || null;
   return err;
 }
 
@@ -112,6 +114,17 @@ export async function postJson(path, body) {
 export async function getBlob(path) {
   const res = await apiFetch(path);
   if (!res.ok) throw await failure('GET', path, res);
+  return res.blob();
+}
+
+/** POST a JSON body, the answer as a Blob (CSV exports of an ad-hoc zone's figures). */
+export async function postBlob(path, body) {
+  const res = await apiFetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw await failure('POST', path, res);
   return res.blob();
 }
 

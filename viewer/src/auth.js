@@ -1,6 +1,10 @@
-// Signing in and out. The form posts `{"name", "password", "session": true}` to /api/login;
-// the server answers either with a cookie session and a CSRF value, or (older servers) with a
-// bearer token: api.js keeps whichever it got. What a user may see changes the style and the
+// Signing in and out. The account section is the sign-in page: a skip link at the top of the
+// page ("Sign in", or "Sign out" when signed in) takes the keyboard straight to its name field
+// (or the sign-out button). The form posts `{"name", "password", "session": true}` to
+// /api/login; the server answers either with a cookie session and a CSRF value, or (older servers) with a
+// bearer token: api.js keeps whichever it got. A wrong password says so; too many failures
+// (429) say how many seconds to wait, counting down. Signing out ends the session on the
+// server (its row deleted, its cookies cleared). What a user may see changes the style and the
 // catalog, and every module (layers, compare, search, trends) was built from them, so the page
 // reloads itself, keeping the camera, rather than patching each one.
 import { fetchMe, forgetLogin, postJson, rememberLogin } from './api.js';
@@ -38,8 +42,13 @@ export function enableAuth(section, getMap) {
   const status = section.querySelector('#login-status');
   const ctl = { user: null, ready: null, signIn, signOut };
 
+  const skip = document.getElementById('skip-to-login');
   const show = () => {
     const u = ctl.user;
+    if (skip) {
+      skip.dataset.en = u ? 'Sign out' : 'Sign in';
+      skip.textContent = u ? tr('退出登录', 'Sign out') : tr('登录', 'Sign in');
+    }
     form.hidden = Boolean(u);
     logout.hidden = !u;
     who.textContent = u
@@ -57,11 +66,34 @@ export function enableAuth(section, getMap) {
       reloadKeepingCamera(getMap());
       return answer.user;
     } catch (err) {
-      status.textContent = err.status === 401
-        ? tr('用户名或密码错误', 'Wrong name or password')
-        : `${tr('登录失败', 'Sign-in failed')}: ${err.message}`;
+      if (err.status === 429) {
+        throttled(err.retryAfter);
+      } else {
+        status.textContent = err.status === 401
+          ? tr('用户名或密码错误', 'Wrong name or password')
+          : `${tr('登录失败', 'Sign-in failed')}: ${err.message}`;
+      }
+      form.querySelector('#login-password')?.select();
       return null;
     }
+  }
+
+  // Too many failed sign-ins: say how long to wait, and count it down.
+  let countdown = null;
+  function throttled(seconds) {
+    clearInterval(countdown);
+    let left = Math.max(1, Math.ceil(seconds ?? 60));
+    const say = () => {
+      status.textContent = left > 0
+        ? tr(`登录失败次数过多，请 ${left} 秒后再试`, `Too many failed sign-ins: try again in ${left} s`)
+        : tr('可以再次登录', 'You may sign in again');
+    };
+    say();
+    countdown = setInterval(() => {
+      left -= 1;
+      say();
+      if (left <= 0) clearInterval(countdown);
+    }, 1000);
   }
 
   async function signOut() {
@@ -82,6 +114,10 @@ export function enableAuth(section, getMap) {
     signIn(String(data.get('name') ?? ''), String(data.get('password') ?? ''));
   });
   logout.addEventListener('click', () => signOut());
+  skip?.addEventListener('click', (e) => {
+    e.preventDefault();
+    (ctl.user ? logout : form.querySelector('#login-name')).focus();
+  });
 
   ctl.ready = fetchMe().then((me) => { ctl.user = me.user ?? null; show(); }).catch((err) => {
     // A stale token (revoked, user disabled) makes every request 401: drop it and start public.

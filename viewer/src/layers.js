@@ -6,6 +6,7 @@ const OPACITY_PROPS = {
   fill: ['fill-opacity'],
   line: ['line-opacity'],
   circle: ['circle-opacity', 'circle-stroke-opacity'],
+  symbol: ['text-opacity'],
 };
 
 /** Overlay style layers (measurement, highlights) that must stay above every catalog layer. */
@@ -137,12 +138,18 @@ export class LayerModel {
     source.setUrl(new URL(`/tiles/${encodeURIComponent(id)}?year=${year}`, window.location.href).href);
   }
 
-  /** Restacks catalog layers in `order`, below any overlay layer. */
+  /**
+   * Restacks catalog layers in `order`, below any overlay layer; their labels (symbol layers)
+   * go above every geometry, in the same order, so no fill covers a name.
+   */
   #restack(map) {
     const overlay = map.getStyle().layers.find((l) => l.id.startsWith(OVERLAY_PREFIX))?.id;
-    for (const id of [...this.order].reverse()) {
-      for (const styleId of this.styleLayers.get(id) ?? []) {
-        if (map.getLayer(styleId)) map.moveLayer(styleId, overlay);
+    const isLabel = (styleId) => map.getLayer(styleId)?.type === 'symbol';
+    for (const labels of [false, true]) {
+      for (const id of [...this.order].reverse()) {
+        for (const styleId of this.styleLayers.get(id) ?? []) {
+          if (map.getLayer(styleId) && isLabel(styleId) === labels) map.moveLayer(styleId, overlay);
+        }
       }
     }
   }

@@ -3,9 +3,24 @@
 // row flies there) and as a GeoJSON layer drawn from the same list, each clue coloured by
 // status (palette.js, colour-blind safe) with overdue clues outlined in black. The public
 // never sees the ledger (the API answers 404), so the section stays hidden for them.
-import { getJson } from './api.js';
+//
+// Activating a row also opens the clue (#clue-detail): its fields, overdue flag, photos and
+// history, and the workflow steps the server says this user may take now (`actions` of
+// `GET /api/clues/{id}`: an illegal or forbidden step is never offered). Each step opens a
+// small form with what it needs (field notes and a photo; measures, deadline and departments;
+// evidence and a photo; the sign-off note); a photo is uploaded first (`POST
+// /api/clues/{id}/photos`) and cited by the step. The server's refusal is shown as it comes.
+//
+// The assignment rules (#clue-rules, `GET /api/clues/rules`): which departments are suggested
+// for each activity. Everyone signed in reads them; editors of the coordinating office and
+// admins (the server says so: `editable`) change the lead and responsible departments and save
+// the whole table (`PUT /api/clues/rules`; apiFetch adds the CSRF header of a cookie session).
+// The server re-assigns the pending clues, so the list is read again; its refusal (an unknown
+// department, a rule naming none) is shown as it comes.
+import { apiFetch, getBlob, getJson, postJson } from './api.js';
 import { tr, onLangChange } from './i18n.js';
 import { CLUE_STATUS_COLORS, CLUE_OVERDUE_OUTLINE } from './palette.js';
+import { saveBlob } from './chart.js';
 import { geometryBounds } from './search.js';
 
 export const CLUES_SOURCE = 'ledger-clues';
@@ -91,7 +106,36 @@ export function createLedger({ map, section, auth }) {
   const overdueBox = section.querySelector('#clues-overdue');
   const list = section.querySelector('#clues-list');
   const status = section.querySelector('#clues-status-text');
-  const ctl = { clues: null, ready: null, load, flyToClue, filter: { status: '', overdue: false } };
+  const ctl = { clues: null, ready: null, rulesReady: null, load, flyToClue, select, clue: null, acting: null, filter: { status: '', overdue: false } };
+  const detail = el('div', { id: 'clue-detail', className: 'clue-detail', hidden: true });
+  // Exports of the list as filtered (CSV, XLSX) and the half-year/annual summary (XLSX).
+  const half = () => { const d = new Date(); return `${d.getFullYear()}H${d.getMonth() < 6 ? 1 : 2}`; };
+  const period = el('input', { id: 'clues-period', type: 'text', size: 7, value: half(), title: '2026H1, 2026H2, 2026' });
+  const exportError = el('span', { className: 'clue-error', role: 'alert' });
+  const download = (label, path, name) => {
+    const b = el('button', { type: 'button', textContent: label });
+    b.addEventListener('click', async () => {
+      exportError.textContent = '';
+      try { saveBlob(await getBlob(path()), name()); } catch (err) { exportError.textContent = err.message; }
+    });
+    return b;
+  };
+  const filterQuery = (format) => {
+    const q = new URLSearchParams({ format });
+    if (ctl.filter.status) q.set('status', ctl.filter.status);
+    if (ctl.filter.overdue) q.set('overdue', 'true');
+    return q.toString();
+  };
+  const exportsRow = el('div', { className: 'tool-row clue-exports' },
+    download(tr('导出 CSV', 'Export CSV'), () => `/api/clues/export?${filterQuery('csv')}`, () => 'clues.csv'),
+    download(tr('导出 XLSX', 'Export XLSX'), () => `/api/clues/export?${filterQuery('xlsx')}`, () => 'clues.xlsx'),
+    el('label', { htmlFor: 'clues-period', textContent: tr('汇总期', 'Period') }), period,
+    download(tr('汇总 XLSX', 'Summary XLSX'), () => `/api/clues/summary?${new URLSearchParams({ period: period.value.trim(), format: 'xlsx' })}`,
+      () => `clues-summary-${period.value.trim()}.xlsx`),
+    exportError);
+  const rulesBox = el('details', { id: 'clue-rules', className: 'clue-rules' },
+    el('summary', { textContent: tr('分办规则', 'Assignment rules') }));
+  section.append(exportsRow, rulesBox, detail);
   let seq = 0;
 
   const fillStatuses = () => {
@@ -121,7 +165,7 @@ export function createLedger({ map, section, auth }) {
     if (c.overdue) main.append(el('strong', { className: 'overdue-flag', textContent: tr('逾期', 'Overdue') }));
     const b = el('button', { type: 'button', className: `list-row${c.overdue ? ' overdue' : ''}` },
       main, el('span', { className: 'row-detail', textContent: detail }));
-    b.addEventListener('click', () => flyToClue(c));
+    b.addEventListener('click', () => { flyToClue(c); ctl.acting = select(c.id); });
     const li = el('li', {}, b);
     li.dataset.id = String(c.id);
     li.dataset.clueId = c.clue_id;
@@ -154,6 +198,244 @@ export function createLedger({ map, section, auth }) {
       if (mine === seq) status.textContent = `${tr('加载失败', 'Failed to load')}: ${err.message}`;
     }
   }
+
+  const photoUrls = [];
+  async function photoLink(clue, p) {
+    const img = el('img', { alt: p.caption || tr('照片', 'Photo'), className: 'clue-photo' });
+    img.dataset.photo = String(p.id);
+    try {
+      const url = URL.createObjectURL(await getBlob(`/api/clues/${clue.id}/photos/${p.id}`));
+      photoUrls.push(url);
+      img.src = url;
+    } catch { img.alt = `${tr('照片无法加载', 'Photo unavailable')} #${p.id}`; }
+    return el('li', {}, img, el('span', { textContent: ` #${p.id} ${p.caption ?? ''}` }));
+  }
+
+  const field = (label, value) => (value == null || value === '' || (Array.isArray(value) && !value.length)
+    ? null
+    : [el('dt', { textContent: label }), el('dd', { textContent: Array.isArray(value) ? value.join(', ') : String(value) })]);
+
+  const today = () => new Date().toISOString().slice(0, 10);
+  const ACTIONS = {
+    verify_problem: ['核实为问题', 'Verified: a problem'],
+    verify_no_problem: ['核实无问题', 'Verified: no problem'],
+    start_rectification: ['开始整改', 'Start rectification'],
+    report_rectified: ['报告已整改', 'Report rectified'],
+    close: ['销号', 'Close (sign off)'],
+  };
+
+  function input(name, label, props = {}) {
+    const id = `clue-form-${name}`;
+    const control = props.tag === 'textarea'
+      ? el('textarea', { id, name, rows: 3, required: Boolean(props.required) })
+      : el('input', { id, name, type: props.type ?? 'text', required: Boolean(props.required) });
+    if (props.value != null) control.value = props.value;
+    if (props.accept) control.accept = props.accept;
+    return el('p', {}, el('label', { htmlFor: id, textContent: label }), control);
+  }
+
+  /** The form of one step: the fields the server requires for it. */
+  function stepForm(clue, action) {
+    const photo = () => input('photo', tr('照片（JPEG/PNG/WebP，可选）', 'Photo (JPEG/PNG/WebP, optional)'), { type: 'file', accept: 'image/jpeg,image/png,image/webp' });
+    const date = (label) => input('date', label, { type: 'date', value: today() });
+    const fields = {
+      verify_problem: () => [input('notes', tr('核查情况', 'Field notes'), { tag: 'textarea' }), date(tr('核查日期', 'Verified on')), photo()],
+      verify_no_problem: () => [input('notes', tr('核查情况', 'Field notes'), { tag: 'textarea' }), date(tr('核查日期', 'Verified on')), photo()],
+      start_rectification: () => [
+        input('measures', tr('整改措施', 'Measures'), { tag: 'textarea' }),
+        input('deadline', tr('整改期限', 'Deadline'), { type: 'date' }),
+        input('lead', tr('牵头单位（代码）', 'Lead department (code)'), { value: clue.lead_department ?? clue.suggested_lead ?? '' }),
+        input('responsible', tr('责任单位（代码，逗号分隔）', 'Responsible departments (codes, comma-separated)'),
+          { value: (clue.responsible_departments?.length ? clue.responsible_departments : clue.suggested_responsible ?? []).join(',') }),
+      ],
+      report_rectified: () => [input('evidence', tr('整改佐证', 'Evidence'), { tag: 'textarea' }), date(tr('完成日期', 'Rectified on')), photo()],
+      close: () => [input('note', tr('销号意见（可选）', 'Sign-off note (optional)'), { tag: 'textarea' })],
+    }[action]();
+    const error = el('p', { className: 'clue-error', role: 'alert' });
+    const submit = el('button', { type: 'submit', className: 'clue-submit', textContent: tr(...ACTIONS[action]) });
+    const cancel = el('button', { type: 'button', textContent: tr('取消', 'Cancel') });
+    const form = el('form', { className: 'clue-form' }, el('h4', { textContent: tr(...ACTIONS[action]) }), ...fields, el('p', {}, submit, ' ', cancel), error);
+    form.dataset.action = action;
+    cancel.addEventListener('click', () => form.remove());
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      ctl.acting = take(clue, action, form, error, submit);
+    });
+    return form;
+  }
+
+  /** Uploads the form's photo (if any), then takes the step; shows the server's refusal. */
+  async function take(clue, action, form, error, submit) {
+    error.textContent = '';
+    submit.disabled = true;
+    const data = new FormData(form);
+    const text = (k) => (typeof data.get(k) === 'string' ? data.get(k).trim() : '');
+    const body = { action };
+    try {
+      const file = data.get('photo');
+      if (file && typeof file !== 'string' && file.size > 0) {
+        const upload = new FormData();
+        upload.append('photo', file);
+        const res = await apiFetch(`/api/clues/${clue.id}/photos`, { method: 'POST', body: upload });
+        const answer = await res.json().catch(() => ({}));
+        if (!res.ok) throw new Error(`${tr('照片上传失败', 'Photo upload failed')}: ${answer.error ?? res.status}`);
+        body.photos = [answer.id];
+      }
+      for (const k of ['notes', 'measures', 'deadline', 'lead', 'evidence', 'note', 'date']) {
+        if (form.elements[k] && text(k)) body[k] = text(k);
+      }
+      if (form.elements.responsible) body.responsible = text('responsible').split(/[,，\s]+/).filter(Boolean);
+      await postJson(`/api/clues/${clue.id}/transitions`, body);
+      await Promise.all([select(clue.id), load()]);
+    } catch (err) {
+      error.textContent = err.message.replace(/^POST \S+: /, '');
+      submit.disabled = false;
+    }
+  }
+
+  function renderDetail(clue, history, photos) {
+    while (photoUrls.length) URL.revokeObjectURL(photoUrls.pop());
+    const title = el('h3', { textContent: `${clue.clue_id} · ${activityName(clue.activity)}` });
+    if (clue.overdue) title.append(el('strong', { className: 'overdue-flag', textContent: tr('逾期', 'Overdue') }));
+    const facts = el('dl', { className: 'clue-facts' }, ...[
+      field(tr('状态', 'Status'), statusName(clue.status)),
+      field(tr('发现日期', 'Detected'), clue.detected_on),
+      field(tr('保护区功能区', 'Reserve zones'), (clue.zones ?? []).map((z) => z.name)),
+      field(tr('管护站', 'Station'), clue.station_name),
+      field(tr('牵头单位', 'Lead'), clue.lead_department),
+      field(tr('责任单位', 'Responsible'), clue.responsible_departments),
+      field(tr('核查情况', 'Field notes'), clue.field_notes),
+      field(tr('核查人', 'Verified by'), clue.verified_by && `${clue.verified_by} ${clue.verified_on ?? ''}`),
+      field(tr('整改措施', 'Measures'), clue.measures),
+      field(tr('整改期限', 'Deadline'), clue.deadline),
+      field(tr('整改佐证', 'Evidence'), clue.evidence),
+      field(tr('销号', 'Closed'), clue.closed_by && `${clue.closed_by} ${clue.closed_on ?? ''}`),
+    ].flat().filter(Boolean));
+    const photoList = el('ul', { className: 'clue-photos' });
+    Promise.all(photos.map((p) => photoLink(clue, p))).then((items) => photoList.replaceChildren(...items));
+    const steps = el('ol', { className: 'clue-history' }, ...history.map((h) => el('li', {
+      textContent: `${h.at.slice(0, 10)} ${h.actor}: ${statusName(h.from_status)} → ${statusName(h.to_status)}`,
+    })));
+    const actions = el('div', { className: 'clue-actions' });
+    for (const action of clue.actions ?? []) {
+      const b = el('button', { type: 'button', textContent: tr(...ACTIONS[action] ?? [action, action]) });
+      b.dataset.action = action;
+      b.addEventListener('click', () => {
+        detail.querySelector('.clue-form')?.remove();
+        const form = stepForm(clue, action);
+        detail.append(form);
+        form.querySelector('input, textarea')?.focus();
+      });
+      actions.append(b);
+    }
+    const close = el('button', { type: 'button', className: 'clue-detail-close', textContent: tr('关闭', 'Close panel') });
+    close.addEventListener('click', () => { detail.hidden = true; ctl.clue = null; });
+    detail.replaceChildren(title, facts,
+      photos.length ? el('h4', { textContent: tr('照片', 'Photos') }) : null, photoList,
+      history.length ? el('h4', { textContent: tr('办理记录', 'History') }) : null, steps,
+      actions, close);
+    detail.dataset.id = String(clue.id);
+    detail.dataset.status = clue.status;
+    detail.hidden = false;
+  }
+
+  /** Opens clue `id` in the detail panel (re-read from the server). */
+  async function select(id) {
+    try {
+      const clue = await getJson(`/api/clues/${id}`);
+      ctl.clue = clue;
+      renderDetail(clue, clue.history ?? [], clue.photos ?? []);
+    } catch (err) {
+      detail.replaceChildren(el('p', { className: 'clue-error', role: 'alert', textContent: err.message }));
+      detail.hidden = false;
+    }
+  }
+
+  // Department codes as typed: commas (either width) or spaces between them.
+  const codes = (text) => text.split(/[,，\s]+/).filter(Boolean);
+  const ruleActivity = (a) => (a === '*' ? tr('任何活动', 'Any activity') : activityName(a));
+
+  /** The rules table: inputs for the departments when `editable`, plain text otherwise. */
+  function renderRules({ rules, editable }) {
+    const head = el('tr', {}, ...[
+      tr('疑似类型', 'Activity'), tr('仅保护区内', 'In reserve only'), tr('牵头单位', 'Lead'),
+      tr('责任单位', 'Responsible'),
+    ].map((t) => el('th', { scope: 'col', textContent: t })));
+    const cell = (rule, i, key, value) => {
+      if (!editable) return el('td', { textContent: value });
+      const label = `${ruleActivity(rule.activity)} ${key === 'lead' ? tr('牵头单位', 'lead') : tr('责任单位', 'responsible')}`;
+      const input = el('input', { type: 'text', name: key, value, size: key === 'lead' ? 6 : 10, ariaLabel: label });
+      input.dataset.rule = String(i);
+      return el('td', {}, input);
+    };
+    const body = rules.map((rule, i) => {
+      const tr_ = el('tr', {},
+        el('th', { scope: 'row' }, el('span', { className: 'clue-rule-activity', textContent: ruleActivity(rule.activity) }),
+          rule.note ? el('small', { className: 'clue-rule-note', textContent: rule.note }) : null),
+        el('td', { textContent: rule.in_reserve_only ? tr('是', 'yes') : '' }),
+        cell(rule, i, 'lead', rule.lead ?? ''),
+        cell(rule, i, 'responsible', (rule.responsible ?? []).join(', ')));
+      tr_.dataset.activity = rule.activity;
+      return tr_;
+    });
+    const table = el('table', { className: 'clue-rules-table' }, el('thead', {}, head), el('tbody', {}, ...body));
+    const parts = [rulesBox.querySelector('summary'), table];
+    if (editable) {
+      const save = el('button', { type: 'button', className: 'clue-rules-save', textContent: tr('保存规则', 'Save rules') });
+      const note = el('span', { className: 'clue-rules-status', role: 'status' });
+      const error = el('p', { className: 'clue-error', role: 'alert' });
+      save.addEventListener('click', () => { ctl.rulesReady = saveRules(rules, table, save, note, error); });
+      parts.push(el('p', {}, save, ' ', note), error);
+    } else {
+      parts.push(el('p', { className: 'status', textContent: tr('仅协调办公室编辑和管理员可修改。', 'Only editors of the coordinating office and admins change them.') }));
+    }
+    rulesBox.replaceChildren(...parts);
+    rulesBox.dataset.editable = String(Boolean(editable));
+  }
+
+  async function loadRules() {
+    try {
+      renderRules(await getJson('/api/clues/rules'));
+    } catch (err) {
+      rulesBox.replaceChildren(rulesBox.querySelector('summary'),
+        el('p', { className: 'clue-error', role: 'alert', textContent: err.message }));
+    }
+  }
+
+  /** Puts the whole table with the departments as edited; shows what the server did. */
+  async function saveRules(rules, table, save, note, error) {
+    error.textContent = '';
+    note.textContent = '';
+    save.disabled = true;
+    const edited = rules.map((rule, i) => {
+      const value = (key) => table.querySelector(`input[name="${key}"][data-rule="${i}"]`).value.trim();
+      return {
+        activity: rule.activity,
+        in_reserve_only: rule.in_reserve_only,
+        lead: value('lead') || null,
+        responsible: codes(value('responsible')),
+        note: rule.note ?? '',
+      };
+    });
+    try {
+      const res = await apiFetch('/api/clues/rules', {
+        method: 'PUT',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ rules: edited }),
+      });
+      const answer = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(answer.error ?? `${res.status}`);
+      renderRules({ rules: answer.rules, editable: true });
+      rulesBox.querySelector('.clue-rules-status').textContent = tr(
+        `已保存；${answer.reassigned_pending} 条待核查线索已重新分办`,
+        `Saved; ${answer.reassigned_pending} pending clue(s) re-assigned`);
+      await load();
+    } catch (err) {
+      error.textContent = `${tr('保存失败', 'Not saved')}: ${err.message}`;
+      save.disabled = false;
+    }
+  }
+  rulesBox.addEventListener('toggle', () => { if (rulesBox.open) ctl.rulesReady = loadRules(); });
 
   fillStatuses();
   statusSelect.addEventListener('change', () => { ctl.filter.status = statusSelect.value; ctl.ready = load(); });

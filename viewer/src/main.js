@@ -17,8 +17,10 @@ import { enableInspect } from './inspect.js';
 import { enableSearch } from './search.js';
 import { enableMeasure } from './measure.js';
 import { createCompare } from './compare.js';
+import { enableCompareChanges } from './compare-changes.js';
 import { applyStaticTexts, currentLang, onLangChange, setLang, tr } from './i18n.js';
 import { CHART_PALETTE } from './palette.js';
+import { applyLabelLanguage } from './map-labels.js';
 
 // `map` is filled in once created; `ready` settles when style and catalog have loaded and the
 // map has gone idle for the first time (tiles of the initial view drawn), or rejects on error.
@@ -79,7 +81,8 @@ async function start() {
     ...(camera ? { center: camera.center, zoom: camera.zoom } : { bounds: initialBounds(catalog), fitBoundsOptions: { padding: 24 } }),
     // Our credentials (a bearer token, when the server gave one) on TileJSON and tile requests.
     transformRequest,
-    // Without glyphs or sprites nothing needs the network beyond our own server.
+    // Without glyphs or sprites nothing needs the network beyond our own server: the style has
+    // no glyphs URL, so MapLibre draws label glyphs in the page from local fonts (Chinese too).
     attributionControl: { compact: true },
   });
   onemap.map = map;
@@ -119,8 +122,9 @@ async function start() {
   });
   onemap.measure = measure;
   model.attach(map);
-  // Measuring and picking a trend zone own map clicks while they are on.
-  const busy = () => measure.mode !== null || Boolean(onemap.trends?.picking);
+  applyLabelLanguage(map, style, currentLang());
+  // Measuring, picking and drawing a trend zone own map clicks while they are on.
+  const busy = () => measure.mode !== null || Boolean(onemap.trends?.picking) || Boolean(onemap.trends?.drawing);
   const inspect = enableInspect(map, catalogById, landClasses, styleLayers, { busy });
   // The legend is only meaningful while some land-use layer is shown.
   const updateLegend = () => {
@@ -147,6 +151,8 @@ async function start() {
       transformRequest,
       // The right side answers clicks with its own year's attributes.
       setup: (second) => {
+        applyLabelLanguage(second, style, currentLang());
+        onemap.compareChanges?.apply(second);
         const secondInspect = enableInspect(second, catalogById, landClasses, styleLayers, { busy });
         return () => secondInspect.remove();
       },
@@ -156,6 +162,18 @@ async function start() {
     select.replaceChildren(...compare.years.map((y) => Object.assign(document.createElement('option'), { value: y, textContent: y })));
     select.addEventListener('change', () => compare.setYear(Number(select.value)));
     compare.setYear(Number(select.value));
+    // The change parcels between the left and the right year, on both maps.
+    const landUse = catalog.find((l) => l.class_field && layerYears(l).length > 1);
+    if (landUse) {
+      onemap.compareChanges = enableCompareChanges({
+        map, compare, model, landUse,
+        checkbox: document.getElementById('compare-changes'),
+        status: document.getElementById('compare-changes-status'),
+      });
+      select.addEventListener('change', () => onemap.compareChanges.refresh());
+    } else {
+      document.getElementById('compare-changes').closest('label').hidden = true;
+    }
     const button = document.getElementById('compare-toggle');
     button.addEventListener('click', () => {
       if (compare.active) compare.close(); else compare.open();
@@ -174,13 +192,20 @@ async function start() {
     style,
     controls: document.getElementById('trends'),
     results: document.getElementById('trends-results'),
+    beforeDraw: () => measure.stop(),
   });
+  // Measuring and drawing a zone both take map clicks: starting one ends the other.
+  for (const id of ['measure-distance', 'measure-area']) {
+    document.getElementById(id).addEventListener('click', () => { if (measure.mode) onemap.trends.draw?.cancel(); });
+  }
   onemap.enforcement = createEnforcement({
     map, catalog, landClasses, section: document.getElementById('enforcement'),
   });
   // Signed-in users only: the clue ledger list and its map layer.
   onemap.ledger = createLedger({ map, section: document.getElementById('ledger'), auth: onemap.auth });
-  onLangChange(() => {
+  onLangChange((lang) => {
+    applyLabelLanguage(map, style, lang);
+    if (onemap.compare?.map) applyLabelLanguage(onemap.compare.map, style, lang);
     panel.render();
     renderLegend(document.getElementById('legend-body'), landClasses);
   });

@@ -1,4 +1,5 @@
-// Trends in a zone: pick a zone feature on the map (or the one under the map centre), then see
+// Trends in a zone: pick a zone feature on the map (or the one under the map centre), or draw a
+// polygon of your own (draw.js; its figures come from the POST forms of the same routes), then see
 // the area of each land class over the survey years as a stacked bar chart, the transition
 // matrix between two chosen years with gains, losses and net change, and the change parcels
 // between those years highlighted on the map. Series and matrix export as CSV (the server's
@@ -12,9 +13,12 @@
 // change parcels on the map), the Okabe–Ito pair blue/vermillion from palette.js is used,
 // which stays distinct under protanopia, deuteranopia and tritanopia.
 //
-// Drawing an ad-hoc polygon needs the server to accept a zone geometry (POST zones); it
-// does not yet, so only existing zone features can be picked.
-import { getBlob, getJson } from './api.js';
+// A drawn zone is sent as a GeoJSON Polygon (EPSG:4326) in the body of
+// `POST /api/trends/area`, `/api/trends/transitions` and `/api/changes` (CSV export), whose
+// answers have the GET forms' shape.
+import { getBlob, getJson, postBlob, postJson } from './api.js';
+import { createPolygonDraw } from './draw.js';
+import { formatAreaM2 } from './geodesy.js';
 import { stackedBarChart, svgToPng, saveBlob } from './chart.js';
 import { tr, onLangChange } from './i18n.js';
 import { layerYears, OVERLAY_PREFIX } from './layers.js';
@@ -27,6 +31,7 @@ const CHANGES_SOURCE = `${OVERLAY_PREFIX}changes`;
 const CHANGES_FILL = `${OVERLAY_PREFIX}changes-fill`;
 const CHANGES_LINE = `${OVERLAY_PREFIX}changes-line`;
 const ZONE_LINE = `${OVERLAY_PREFIX}zone-line`;
+const DRAWN_SOURCE = `${OVERLAY_PREFIX}drawn-zone`;
 
 function el(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -48,8 +53,9 @@ const signedHa = (m2) => `${m2 > 0 ? '+' : m2 < 0 ? '−' : ''}${ha.format(Math.
  * @param {object} o.style the style as fetched (for source-layer names)
  * @param {HTMLElement} o.controls the side panel section
  * @param {HTMLElement} o.results the results panel over the map
+ * @param {() => void} [o.beforeDraw] called when drawing starts (stops the measuring tool)
  */
-export function createTrends({ map, catalog, landClasses, styleLayers, style, controls, results }) {
+export function createTrends({ map, catalog, landClasses, styleLayers, style, controls, results, beforeDraw = () => {} }) {
   const landUse = catalog.find((l) => l.class_field && layerYears(l).length > 1);
   const zoneLayers = catalog.filter((l) => l.geometry_type === 'polygon' && !l.class_field
     && (styleLayers.get(l.id) ?? []).length > 0);
@@ -59,7 +65,8 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
 
   const ctl = {
     picking: false,
-    zone: null, // { layer, key, name }
+    // { layer, key, fid, name } for a zone feature; { drawn: true, geometry, area_m2, name } for a drawn one
+    zone: null,
     level: 1,
     from: years[0] ?? null,
     to: years.at(-1) ?? null,
@@ -67,7 +74,9 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
     matrix: null,
     ready: Promise.resolve(),
     available: Boolean(landUse && zoneLayers.length),
-    pickAt, setZone, setYears, setLevel, close,
+    pickAt, setZone, setYears, setLevel, close, draw: null,
+    /** Whether a polygon is being drawn (map clicks add its vertices). */
+    get drawing() { return Boolean(ctl.draw?.active); },
     get svg() { return results.querySelector('svg.stacked-chart'); },
   };
   if (!ctl.available) {
@@ -85,6 +94,7 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
   const say = (text) => { status.textContent = text; };
 
   const setPicking = (on) => {
+    if (on) ctl.draw.cancel();
     ctl.picking = on;
     pickButton.setAttribute('aria-pressed', String(on));
     map.getCanvas().style.cursor = on ? 'crosshair' : '';
@@ -99,6 +109,50 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
     if (!ctl.picking) return;
     pickAt([e.point.x, e.point.y]);
   });
+
+  // --- drawing a zone
+  const drawButton = controls.querySelector('#trends-draw');
+  const drawCentre = controls.querySelector('#trends-draw-centre');
+  const drawFinish = controls.querySelector('#trends-draw-finish');
+  const drawCancel = controls.querySelector('#trends-draw-cancel');
+  let drawCount = 0;
+  ctl.draw = createPolygonDraw(map, {
+    onFinish: (geometry, area) => {
+      drawCount += 1;
+      setZone({
+        drawn: true,
+        geometry,
+        area_m2: area,
+        name: `${tr('自绘区域', 'Drawn zone')} ${drawCount} (${km2.format(area / 1e6)} km²)`,
+      });
+    },
+    onCancel: () => say(tr('已取消绘制', 'Drawing cancelled')),
+    onChange: (d) => {
+      drawButton.setAttribute('aria-pressed', String(d.active));
+      drawCentre.disabled = !d.active;
+      drawCancel.disabled = !d.active;
+      drawFinish.disabled = !d.active || d.points.length < 3;
+      if (d.active) {
+        say(d.points.length < 3
+          ? tr(`已加 ${d.points.length} 个顶点，至少需要 3 个`, `${d.points.length} corners, at least 3 needed`)
+          : tr(`已加 ${d.points.length} 个顶点，面积 ${formatAreaM2(d.areaM2)}；双击或回车完成`,
+            `${d.points.length} corners, ${formatAreaM2(d.areaM2)}; double-click or Enter to finish`));
+      }
+    },
+  });
+  drawButton.addEventListener('click', () => {
+    if (ctl.draw.active) {
+      // Pressing it again closes the polygon when it can, else gives up.
+      if (!ctl.draw.finish()) ctl.draw.cancel();
+      return;
+    }
+    setPicking(false);
+    beforeDraw();
+    ctl.draw.start();
+  });
+  drawCentre.addEventListener('click', () => ctl.draw.addCentre());
+  drawFinish.addEventListener('click', () => ctl.draw.finish());
+  drawCancel.addEventListener('click', () => ctl.draw.cancel());
 
   /** Picks the zone layer's feature drawn at canvas pixel `point`; returns the zone or null. */
   function pickAt(point) {
@@ -144,22 +198,24 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
   results.querySelector('#trends-close').addEventListener('click', close);
   highlight.addEventListener('change', () => showChanges());
 
+  // A drawn zone travels in the body; a zone feature by its layer and key.
   const query = (extra = {}) => {
-    const q = new URLSearchParams({
-      layer: landUse.id, zone_layer: ctl.zone.layer, zone: ctl.zone.key, level: String(ctl.level), ...extra,
-    });
+    const zone = ctl.zone.drawn ? {} : { zone_layer: ctl.zone.layer, zone: ctl.zone.key };
+    const q = new URLSearchParams({ layer: landUse.id, ...zone, level: String(ctl.level), ...extra });
     return q.toString();
   };
-  const fileBase = () => `${landUse.id}_${ctl.zone.layer}_${ctl.zone.key}_L${ctl.level}`;
+  const fetchJson = (path) => (ctl.zone.drawn ? postJson(path, ctl.zone.geometry) : getJson(path));
+  const fetchBlob = (path) => (ctl.zone.drawn ? postBlob(path, ctl.zone.geometry) : getBlob(path));
+  const fileBase = () => (ctl.zone.drawn ? `${landUse.id}_drawn_L${ctl.level}` : `${landUse.id}_${ctl.zone.layer}_${ctl.zone.key}_L${ctl.level}`);
   results.querySelector('#trends-series-csv').addEventListener('click', async () => {
-    saveBlob(await getBlob(`/api/trends/area?${query({ format: 'csv' })}`), `${fileBase()}_area.csv`);
+    saveBlob(await fetchBlob(`/api/trends/area?${query({ format: 'csv' })}`), `${fileBase()}_area.csv`);
   });
   results.querySelector('#trends-matrix-csv').addEventListener('click', async () => {
-    saveBlob(await getBlob(`/api/trends/transitions?${query({ from: ctl.from, to: ctl.to, format: 'csv' })}`),
+    saveBlob(await fetchBlob(`/api/trends/transitions?${query({ from: ctl.from, to: ctl.to, format: 'csv' })}`),
       `${fileBase()}_${ctl.from}-${ctl.to}_transitions.csv`);
   });
   results.querySelector('#trends-changes-csv').addEventListener('click', async () => {
-    saveBlob(await getBlob(`/api/changes?${query({ from: ctl.from, to: ctl.to, format: 'csv' })}`),
+    saveBlob(await fetchBlob(`/api/changes?${query({ from: ctl.from, to: ctl.to, format: 'csv' })}`),
       `${fileBase()}_${ctl.from}-${ctl.to}_changes.csv`);
   });
   results.querySelector('#trends-png').addEventListener('click', async () => {
@@ -197,9 +253,13 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
     results.hidden = true;
     document.getElementById('map-area').classList.remove('trends-open');
     ctl.zone = null;
-    for (const id of [CHANGES_FILL, CHANGES_LINE, ZONE_LINE]) if (map.getLayer(id)) map.removeLayer(id);
-    if (map.getSource(CHANGES_SOURCE)) map.removeSource(CHANGES_SOURCE);
+    removeOverlays();
     say('');
+  }
+
+  function removeOverlays() {
+    for (const id of [CHANGES_FILL, CHANGES_LINE, ZONE_LINE]) if (map.getLayer(id)) map.removeLayer(id);
+    for (const id of [CHANGES_SOURCE, DRAWN_SOURCE]) if (map.getSource(id)) map.removeSource(id);
   }
 
   function refresh() {
@@ -217,7 +277,7 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
 
   async function loadSeries() {
     const zone = ctl.zone;
-    const series = await getJson(`/api/trends/area?${query()}`);
+    const series = await fetchJson(`/api/trends/area?${query()}`);
     if (ctl.zone !== zone) return;
     ctl.series = series;
     drawChart();
@@ -250,7 +310,7 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
 
   async function loadMatrix() {
     const zone = ctl.zone;
-    const matrix = await getJson(`/api/trends/transitions?${query({ from: ctl.from, to: ctl.to })}`);
+    const matrix = await fetchJson(`/api/trends/transitions?${query({ from: ctl.from, to: ctl.to })}`);
     if (ctl.zone !== zone) return;
     ctl.matrix = matrix;
     drawMatrix();
@@ -306,10 +366,15 @@ export function createTrends({ map, catalog, landClasses, styleLayers, style, co
 
   /** The change tiles between the chosen years, and the zone's outline, over the map. */
   function showChanges() {
-    for (const id of [CHANGES_FILL, CHANGES_LINE, ZONE_LINE]) if (map.getLayer(id)) map.removeLayer(id);
-    if (map.getSource(CHANGES_SOURCE)) map.removeSource(CHANGES_SOURCE);
+    removeOverlays();
     if (!ctl.zone) return;
-    if (map.getSource(ctl.zone.layer) && ctl.zone.fid !== undefined && ctl.zone.fid !== null) {
+    if (ctl.zone.drawn) {
+      map.addSource(DRAWN_SOURCE, { type: 'geojson', data: { type: 'Feature', properties: {}, geometry: ctl.zone.geometry } });
+      map.addLayer({
+        id: ZONE_LINE, type: 'line', source: DRAWN_SOURCE,
+        paint: { 'line-color': '#000000', 'line-width': 3, 'line-dasharray': [3, 1.5] },
+      });
+    } else if (map.getSource(ctl.zone.layer) && ctl.zone.fid !== undefined && ctl.zone.fid !== null) {
       map.addLayer({
         id: ZONE_LINE, type: 'line', source: ctl.zone.layer, 'source-layer': sourceLayerOf(ctl.zone.layer),
         filter: ['==', ['id'], ctl.zone.fid],

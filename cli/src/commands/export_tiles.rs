@@ -64,6 +64,24 @@ pub async fn run(ctx: &super::Context, args: ExportTilesArgs) -> anyhow::Result<
             report.file_bytes as f64 / 1024.0,
             report.elapsed.as_secs_f64()
         );
+        // Handing data out is audited, like every export of the server.
+        let mut client = db.connect().await?;
+        onemap_access::audit::record(
+            &mut client,
+            &onemap_access::Acting::operator(super::ingest::who_am_i()),
+            "export.tiles",
+            Some(&request.layers.join(",")),
+            &serde_json::json!({
+                "file": out.display().to_string(),
+                "year": request.year,
+                "bbox": request.bbox,
+                "minzoom": request.minzoom,
+                "maxzoom": request.maxzoom,
+                "tiles": report.tiles,
+                "file_bytes": report.file_bytes,
+            }),
+        )
+        .await?;
         Ok(())
     })
     .await

@@ -75,7 +75,9 @@ pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
     let bar = (!args.json && std::io::stderr().is_terminal())
         .then(|| ProgressDisplay::start(&mut request));
     let report = super::with_database(ctx, async |db| {
-        let mut client = db.connect().await?;
+        // Ingest writes with its own role, onemap_writer, like the job workers.
+        let url = onemap_jobs::worker_url(db.url()).await?;
+        let mut client = onemap_schemas::database::connect(&url).await?;
         // The CLI acts as the trusted local operator; the publication is audited.
         let acting = onemap_access::Acting::operator(who_am_i());
         let report = onemap_access::publish::publish(&mut client, &acting, &request).await?;

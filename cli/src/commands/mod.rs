@@ -10,6 +10,7 @@ pub mod layers;
 pub mod ledger;
 pub mod migrate;
 pub mod serve;
+pub mod sessions;
 pub mod survey;
 pub mod token;
 pub mod trends;

@@ -22,6 +22,18 @@ pub struct ServeArgs {
     /// MiB of memory for the tile cache (gzip-compressed tiles, keyed by layer version); 0 turns it off.
     #[arg(long, default_value_t = 256)]
     pub tile_cache_mb: u64,
+    /// Folder of the on-disk tile cache tier (created if missing): tiles missed in memory are
+    /// looked up there before the database, and it survives restarts. None: no disk tier.
+    #[arg(long, env = "ONEMAP_TILE_CACHE_DIR")]
+    pub tile_cache_dir: Option<PathBuf>,
+    /// MiB of disk the tile files may take, in whole 4 KiB blocks (least recently used
+    /// deleted beyond it).
+    #[arg(
+        long,
+        env = "ONEMAP_TILE_CACHE_DISK_MB",
+        default_value_t = onemap_tile_server::TileCacheConfig::DEFAULT_DISK_MB
+    )]
+    pub tile_cache_disk_mb: u64,
     /// Folder for files uploaded through `POST /api/layers/{id}/versions` (default: the data
     /// folder's `uploads/`).
     #[arg(long, env = "ONEMAP_UPLOADS_DIR")]
@@ -33,6 +45,12 @@ pub struct ServeArgs {
     /// send `X-Forwarded-Proto: https`; with that header they are Secure anyway).
     #[arg(long, env = "ONEMAP_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed, as
+    /// `CIDR[,CIDR]` (e.g. `127.0.0.1,10.0.0.0/8`): the login limit and the audit trail then
+    /// use the right-most forwarded address that is not one of them. Default none: the
+    /// socket's peer address.
+    #[arg(long, env = "ONEMAP_TRUSTED_PROXY", value_parser = onemap_tile_server::TrustedProxies::parse)]
+    pub trusted_proxy: Option<onemap_tile_server::TrustedProxies>,
 }
 
 pub async fn run(ctx: &super::Context, mut args: ServeArgs) -> anyhow::Result<()> {
@@ -59,7 +77,16 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         pool_size: args.pool_size,
         tile_cache_mb: args.tile_cache_mb,
     };
-    let state = AppState::new(&config)
+    if let Some(dir) = &args.tile_cache_dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the tile cache folder {}", dir.display()))?;
+    }
+    let tile_cache = onemap_tile_server::TileCacheConfig {
+        memory_mb: args.tile_cache_mb,
+        disk_dir: args.tile_cache_dir.clone(),
+        disk_max_bytes: args.tile_cache_disk_mb.saturating_mul(1 << 20),
+    };
+    let state = AppState::with_tile_cache(&config, tile_cache)
         .await
         .context("starting the server")?;
     let mut uploads = onemap_tile_server::UploadConfig {
@@ -72,6 +99,7 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     let state = state.with_uploads(uploads);
     let state = state.with_sessions(onemap_tile_server::SessionConfig {
         secure_cookies: args.secure_cookies,
+        trusted_proxies: args.trusted_proxy.clone().unwrap_or_default(),
         ..onemap_tile_server::SessionConfig::default()
     });
     // The first view of the county is drawn from the low-zoom land use: build it before we
@@ -92,8 +120,10 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr()?;
     // One ingest worker runs inside the server, for the uploads it receives. It publishes
-    // with the login role, not onemap_writer: see `onemap_jobs::WORKER_ROLE` for why.
-    let jobs = onemap_jobs::worker_pool(db.url()).context("connecting the ingest worker")?;
+    // as onemap_writer (`onemap_jobs::WORKER_ROLE`).
+    let jobs = onemap_jobs::worker_pool(db.url())
+        .await
+        .context("connecting the ingest worker")?;
     let worker = tokio::spawn(onemap_jobs::run_worker(jobs, super::shutdown_signal()));
     println!("Onemap is ready at http://{addr}/");
     onemap_tile_server::serve(listener, state, super::shutdown_signal())

@@ -45,6 +45,10 @@ struct QueryArgs {
     /// A zone of the zoning layer: a feature's fid or its name (default: all of them).
     #[arg(long)]
     zone: Option<String>,
+    /// An ad-hoc zone instead: a GeoJSON file (Polygon, MultiPolygon, Feature or
+    /// FeatureCollection, EPSG:4326 or a `crs` naming EPSG:4490), as `POST` takes it.
+    #[arg(long, conflicts_with_all = ["zone_layer", "zone"])]
+    zone_file: Option<std::path::PathBuf>,
     #[arg(long)]
     from: Option<i32>,
     #[arg(long)]
@@ -68,6 +72,9 @@ pub struct ChangesArgs {
     /// A zone of the zoning layer: a feature's fid or its name (default: all of them).
     #[arg(long)]
     zone: Option<String>,
+    /// An ad-hoc zone instead: a GeoJSON file, as `POST /api/changes` takes it.
+    #[arg(long, conflicts_with_all = ["zone_layer", "zone"])]
+    zone_file: Option<std::path::PathBuf>,
     /// First survey year (default: the year before `--to`).
     #[arg(long)]
     from: Option<i32>,
@@ -77,18 +84,53 @@ pub struct ChangesArgs {
     /// 1: only changes of first-level class; 2: any change of code.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=2))]
     level: u8,
-    /// geojson (a FeatureCollection in EPSG:4326) or csv (geometry as WKT).
+    /// geojson (a FeatureCollection in EPSG:4326), csv (geometry as WKT) or gpkg (a
+    /// GeoPackage in the survey's own CRS; needs `--output`).
     #[arg(long, value_enum, default_value_t = ChangesFormat::Geojson)]
     format: ChangesFormat,
+    /// Write to this file instead of standard output (required for gpkg).
+    #[arg(long, short = 'o')]
+    output: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ChangesFormat {
     Geojson,
     Csv,
+    Gpkg,
+}
+
+/// The body of `--zone-file`, as `POST` would send it.
+fn read_zone_file(path: Option<&std::path::Path>) -> anyhow::Result<Option<Vec<u8>>> {
+    path.map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()
+}
+
+/// Tells the operator that the zone of `--zone-file` had to be repaired.
+fn report_repair(path: Option<&std::path::Path>, zone: &onemap_trends::AdHocZone) {
+    if let (Some(path), Some(reason)) = (path, &zone.repaired) {
+        eprintln!("{}: invalid polygons repaired ({reason})", path.display());
+    }
+}
+
+/// The layers that place each change parcel, where they exist.
+fn places<'a>(catalog: &'a Catalog, who: &Principal) -> onemap_trends::Places<'a> {
+    let polygons = |id: &str| {
+        catalog
+            .layer(who, id)
+            .filter(|l| l.geometry_type == "polygon" && !l.is_land_use())
+    };
+    onemap_trends::Places {
+        reserve_zones: polygons("reserve_zones"),
+        stations: polygons("station_jurisdictions"),
+        villages: catalog.layer(who, "villages"),
+    }
 }
 
 pub async fn run_changes(ctx: &super::Context, args: ChangesArgs) -> anyhow::Result<()> {
+    if args.format == ChangesFormat::Gpkg && args.output.is_none() {
+        anyhow::bail!("--format gpkg writes a file: name it with --output FILE");
+    }
     super::with_database(ctx, async |db| {
         let mut client = db.connect().await?;
         let catalog = Catalog::load(&client).await?;
@@ -97,55 +139,118 @@ pub async fn run_changes(ctx: &super::Context, args: ChangesArgs) -> anyhow::Res
             layer: args.layer.clone(),
             zone_layer: args.zone_layer.clone(),
             zone: args.zone.clone(),
+            zone_file: None,
             from: args.from,
             to: args.to,
             level: args.level,
             format: Format::Json,
         };
         let query = trend_query(&catalog, &who, &q)?;
-        let changes = onemap_trends::changes(&mut client, &query).await?;
-        if args.format == ChangesFormat::Csv {
-            println!("from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt");
-            for p in &changes.parcels {
-                println!(
-                    "{},{},{},{},{},{},{},\"{}\"",
-                    changes.from,
-                    changes.to,
-                    p.from_class,
-                    p.to_class,
-                    p.area_m2,
-                    p.from_fid,
-                    p.to_fid,
-                    p.wkt
-                );
+        let adhoc = match read_zone_file(args.zone_file.as_deref())? {
+            Some(body) => {
+                let zone = onemap_trends::AdHocZone::from_body(&client, &body).await?;
+                report_repair(args.zone_file.as_deref(), &zone);
+                Some(zone)
             }
-            return Ok(());
-        }
-        let features: Vec<serde_json::Value> = changes
-            .parcels
-            .iter()
-            .map(|p| {
-                serde_json::json!({
-                    "type": "Feature",
-                    "properties": {
-                        "from_year": changes.from, "to_year": changes.to,
-                        "from_class": p.from_class, "to_class": p.to_class,
-                        "area_m2": p.area_m2, "from_fid": p.from_fid, "to_fid": p.to_fid,
-                    },
-                    "geometry": p.geometry,
+            None => None,
+        };
+        let options = onemap_trends::ChangesOptions {
+            adhoc: adhoc.as_ref(),
+            places: places(&catalog, &who),
+            wkb: args.format == ChangesFormat::Gpkg,
+        };
+        let changes = onemap_trends::changes_with(&mut client, &query, &options).await?;
+        let text = match args.format {
+            ChangesFormat::Gpkg => {
+                let path = args.output.as_deref().unwrap_or(std::path::Path::new("-"));
+                let srid = onemap_trends::survey_versions(query.layer)?
+                    .into_iter()
+                    .find(|v| v.year == changes.to)
+                    .map_or(4326, |v| v.srid);
+                let srs = onemap_trends::gpkg::GpkgSrs::from_postgis(&client, srid).await?;
+                let title = format!("{} changes {}-{}", query.layer.id, changes.from, changes.to);
+                onemap_trends::gpkg::write_changes(path, &changes, &srs, &title)?;
+                eprintln!(
+                    "{}: {} change parcels {}→{} (EPSG:{srid})",
+                    path.display(),
+                    changes.parcels.len(),
+                    changes.from,
+                    changes.to
+                );
+                return Ok(());
+            }
+            ChangesFormat::Csv => {
+                let mut out = String::from(
+                    "from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt,zone,\
+                     zone_kind,village_code,village,station,station_code\n",
+                );
+                let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or_default());
+                for p in &changes.parcels {
+                    out.push_str(&format!(
+                        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                        changes.from,
+                        changes.to,
+                        csv_field(&p.from_class),
+                        csv_field(&p.to_class),
+                        p.area_m2,
+                        p.from_fid,
+                        p.to_fid,
+                        csv_field(&p.wkt),
+                        opt(&p.zone),
+                        opt(&p.zone_kind),
+                        opt(&p.village_code),
+                        opt(&p.village_name),
+                        opt(&p.station),
+                        opt(&p.station_code),
+                    ));
+                }
+                out
+            }
+            ChangesFormat::Geojson => {
+                let features: Vec<serde_json::Value> = changes
+                    .parcels
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "type": "Feature",
+                            "properties": {
+                                "from_year": changes.from, "to_year": changes.to,
+                                "from_class": p.from_class, "to_class": p.to_class,
+                                "area_m2": p.area_m2, "from_fid": p.from_fid, "to_fid": p.to_fid,
+                                "zone": p.zone, "zone_kind": p.zone_kind,
+                                "village_code": p.village_code, "village": p.village_name,
+                                "station": p.station, "station_code": p.station_code,
+                            },
+                            "geometry": p.geometry,
+                        })
+                    })
+                    .collect();
+                let mut text = serde_json::json!({
+                    "type": "FeatureCollection", "from": changes.from, "to": changes.to,
+                    "features": features,
                 })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::json!({
-                "type": "FeatureCollection", "from": changes.from, "to": changes.to,
-                "features": features,
-            })
-        );
+                .to_string();
+                text.push('\n');
+                text
+            }
+        };
+        match &args.output {
+            Some(path) => {
+                std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+            }
+            None => print!("{text}"),
+        }
         Ok(())
     })
     .await
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_owned()
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -172,7 +277,14 @@ pub async fn run(ctx: &super::Context, args: TrendsArgs) -> anyhow::Result<()> {
                 let catalog = Catalog::load(&client).await?;
                 let who = operator();
                 let query = trend_query(&catalog, &who, &q)?;
-                let series = onemap_trends::area_series(&mut client, &query).await?;
+                let series = match read_zone_file(q.zone_file.as_deref())? {
+                    Some(body) => {
+                        let zone = onemap_trends::AdHocZone::from_body(&client, &body).await?;
+                        report_repair(q.zone_file.as_deref(), &zone);
+                        onemap_trends::area_series_in(&mut client, &query, &zone).await?
+                    }
+                    None => onemap_trends::area_series(&mut client, &query).await?,
+                };
                 if q.format == Format::Csv {
                     println!("year,class,area_m2");
                     for p in &series.series {
@@ -186,7 +298,14 @@ pub async fn run(ctx: &super::Context, args: TrendsArgs) -> anyhow::Result<()> {
                 let catalog = Catalog::load(&client).await?;
                 let who = operator();
                 let query = trend_query(&catalog, &who, &q)?;
-                let m = onemap_trends::transitions(&mut client, &query).await?;
+                let m = match read_zone_file(q.zone_file.as_deref())? {
+                    Some(body) => {
+                        let zone = onemap_trends::AdHocZone::from_body(&client, &body).await?;
+                        report_repair(q.zone_file.as_deref(), &zone);
+                        onemap_trends::transitions_in(&mut client, &query, &zone).await?
+                    }
+                    None => onemap_trends::transitions(&mut client, &query).await?,
+                };
                 if q.format == Format::Csv {
                     println!("from_year,to_year,from_class,to_class,area_m2");
                     for c in &m.cells {

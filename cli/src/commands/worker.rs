@@ -14,8 +14,10 @@ pub struct WorkerArgs {
 
 pub async fn run(ctx: &super::Context, args: WorkerArgs) -> anyhow::Result<()> {
     super::with_database(ctx, async |db| {
-        // The login role, not onemap_writer: see `onemap_jobs::WORKER_ROLE` for why.
-        let pool = onemap_jobs::worker_pool(db.url()).context("connecting the worker")?;
+        // Jobs publish as onemap_writer (`onemap_jobs::WORKER_ROLE`).
+        let pool = onemap_jobs::worker_pool(db.url())
+            .await
+            .context("connecting the worker")?;
         if args.drain {
             loop {
                 match onemap_jobs::try_execute_job(&pool).await? {

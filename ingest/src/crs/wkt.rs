@@ -1,5 +1,9 @@
-//! A small WKT (OGC WKT1, ESRI WKT, and the root `ID` of WKT2) parser into a tree, and the
-//! facts we compare: datum, ellipsoid, prime meridian, projection, parameters, unit.
+//! A small WKT parser into a tree (OGC WKT1, ESRI WKT, and WKT2 as QGIS 3, PROJ and GDAL
+//! write it: `PROJCRS`/`GEOGCRS`/`GEODCRS`, `BOUNDCRS` around one of them), and the facts we
+//! compare: datum, ellipsoid, prime meridian, projection, parameters, unit. WKT2 names its
+//! methods and parameters as EPSG does (`Transverse Mercator`, `Longitude of natural origin`);
+//! they are mapped to the WKT1 names PostGIS's `spatial_ref_sys` uses, so one comparison serves
+//! both.
 
 /// One `KEYWORD[...]` node.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,8 +173,9 @@ pub fn compact(s: &str) -> String {
         .collect()
 }
 
-/// A datum name comparable across ESRI (`D_China_2000`, `D_North_American_1983`) and EPSG
-/// (`China_2000`, `North_American_Datum_1983`) spellings.
+/// A datum name comparable across ESRI (`D_China_2000`, `D_North_American_1983`), EPSG WKT1
+/// (`China_2000`, `North_American_Datum_1983`) and WKT2 (`China 2000`, `World Geodetic System
+/// 1984 ensemble`) spellings.
 pub fn datum_key(name: &str) -> String {
     let c = compact(name);
     let c = if name.starts_with("D_") {
@@ -179,6 +184,40 @@ pub fn datum_key(name: &str) -> String {
         c
     };
     c.replace("datum", "")
+        .replace("ensemble", "")
+        .replace("worldgeodeticsystem", "wgs")
+}
+
+/// A projection method's normalised name, from WKT1 (`Transverse_Mercator`, `Gauss_Kruger`,
+/// `Albers`) or WKT2/EPSG (`Transverse Mercator`, `Lambert Conic Conformal (2SP)`).
+fn method_key(raw: &str, has_sp2: bool) -> String {
+    match compact(raw).as_str() {
+        "gausskruger" | "transversemercator" => "transversemercator".into(),
+        "lambertconformalconic" if has_sp2 => "lambertconformalconic2sp".into(),
+        "lambertconformalconic" | "lambertconicconformal1sp" => "lambertconformalconic1sp".into(),
+        "lambertconicconformal2sp" => "lambertconformalconic2sp".into(),
+        "albers" | "albersconicequalarea" | "albersequalarea" => "albersconicequalarea".into(),
+        "mercator" | "mercator1sp" | "mercatorvarianta" => "mercator1sp".into(),
+        "mercatorvariantb" => "mercator2sp".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// A parameter's normalised name: WKT2/EPSG names become their WKT1 equivalents.
+fn param_key(raw: &str) -> String {
+    let c = compact(raw);
+    match c.as_str() {
+        "latitudeofnaturalorigin" | "latitudeoffalseorigin" => "latitudeoforigin".into(),
+        "longitudeofnaturalorigin" | "longitudeoffalseorigin" => "centralmeridian".into(),
+        "scalefactoratnaturalorigin" | "scalefactoroninitialline" => "scalefactor".into(),
+        "eastingatfalseorigin" | "eastingatprojectioncentre" => "falseeasting".into(),
+        "northingatfalseorigin" | "northingatprojectioncentre" => "falsenorthing".into(),
+        "latitudeof1ststandardparallel" => "standardparallel1".into(),
+        "latitudeof2ndstandardparallel" => "standardparallel2".into(),
+        "latitudeofprojectioncentre" => "latitudeofcenter".into(),
+        "longitudeofprojectioncentre" => "longitudeofcenter".into(),
+        _ => c,
+    }
 }
 
 /// What two CRS definitions must share to be the same.
@@ -198,15 +237,33 @@ pub struct CrsFacts {
     pub unit: f64,
 }
 
-/// Facts of a WKT1 `PROJCS` or `GEOGCS` root; `None` for other roots.
+/// Facts of a geographic or projected CRS: a WKT1 `PROJCS` or `GEOGCS` root, or a WKT2
+/// `PROJCRS`, `GEOGCRS` or (ellipsoidal) `GEODCRS`, also inside a `BOUNDCRS`; `None` for other
+/// roots (geocentric, vertical, compound, engineering CRSs).
 pub fn facts(root: &Node) -> Option<CrsFacts> {
+    match root.keyword.to_ascii_uppercase().as_str() {
+        "PROJCS" | "GEOGCS" => wkt1_facts(root),
+        "PROJCRS" | "PROJECTEDCRS" | "GEOGCRS" | "GEOGRAPHICCRS" | "GEODCRS" | "GEODETICCRS" => {
+            wkt2_facts(root)
+        }
+        "BOUNDCRS" => root
+            .child(&["SOURCECRS"])?
+            .args
+            .iter()
+            .find_map(|a| match a {
+                Arg::Node(n) => facts(n),
+                _ => None,
+            }),
+        _ => None,
+    }
+}
+
+fn wkt1_facts(root: &Node) -> Option<CrsFacts> {
     let projected = root.keyword.eq_ignore_ascii_case("PROJCS");
     let geog = if projected {
         root.child(&["GEOGCS"])?
-    } else if root.keyword.eq_ignore_ascii_case("GEOGCS") {
-        root
     } else {
-        return None;
+        root
     };
     let datum = geog.child(&["DATUM"])?;
     let spheroid = datum.child(&["SPHEROID", "ELLIPSOID"])?;
@@ -224,21 +281,9 @@ pub fn facts(root: &Node) -> Option<CrsFacts> {
     let mut method = String::new();
     let mut params = Vec::new();
     if projected {
-        let raw = compact(root.child(&["PROJECTION"])?.name()?);
-        for p in root.children(&["PARAMETER"]) {
-            if let (Some(name), Some(v)) = (p.name(), p.numbers().next()) {
-                params.push((compact(name), v));
-            }
-        }
-        let has_sp2 = params.iter().any(|(n, _)| n == "standardparallel2");
-        method = match raw.as_str() {
-            "gausskruger" | "transversemercator" => "transversemercator".into(),
-            "lambertconformalconic" if has_sp2 => "lambertconformalconic2sp".into(),
-            "lambertconformalconic" => "lambertconformalconic1sp".into(),
-            "albers" | "albersconicequalarea" => "albersconicequalarea".into(),
-            "mercator" | "mercator1sp" => "mercator1sp".into(),
-            other => other.to_owned(),
-        };
+        let raw = root.child(&["PROJECTION"])?.name()?.to_owned();
+        params = parameters(root);
+        method = method_key(&raw, params.iter().any(|(n, _)| n == "standardparallel2"));
     }
     Some(CrsFacts {
         projected,
@@ -251,6 +296,78 @@ pub fn facts(root: &Node) -> Option<CrsFacts> {
         params,
         unit,
     })
+}
+
+/// WKT2: the datum (or datum ensemble) under `BASEGEOGCRS` of a `PROJCRS`, the method and
+/// parameters in its `CONVERSION`, the unit on the root or on its first axis.
+fn wkt2_facts(root: &Node) -> Option<CrsFacts> {
+    let projected = root.keyword.to_ascii_uppercase().starts_with("PROJ");
+    let geog = if projected {
+        root.child(&["BASEGEOGCRS", "BASEGEODCRS"])?
+    } else {
+        // A GEODCRS with a Cartesian coordinate system is geocentric, not geographic.
+        let cartesian = root.child(&["CS"]).is_some_and(|cs| {
+            cs.args
+                .iter()
+                .any(|a| matches!(a, Arg::Word(w) if w.eq_ignore_ascii_case("Cartesian")))
+        });
+        if cartesian {
+            return None;
+        }
+        root
+    };
+    let datum = geog.child(&["DATUM", "GEODETICDATUM", "TRF", "ENSEMBLE"])?;
+    let ellipsoid = datum.child(&["ELLIPSOID", "SPHEROID"])?;
+    let mut en = ellipsoid.numbers();
+    let semi_major = en.next()?;
+    let inv_flattening = en.next().unwrap_or(0.0);
+    let prime_meridian = geog
+        .child(&["PRIMEM", "PRIMEMERIDIAN"])
+        .and_then(|p| p.numbers().next())
+        .unwrap_or(0.0);
+    let unit_keywords: &[&str] = if projected {
+        &["LENGTHUNIT", "UNIT"]
+    } else {
+        &["ANGLEUNIT", "UNIT"]
+    };
+    let unit = root
+        .child(unit_keywords)
+        .or_else(|| root.child(&["AXIS"]).and_then(|a| a.child(unit_keywords)))
+        .and_then(|u| u.numbers().next())
+        .unwrap_or(if projected {
+            1.0
+        } else {
+            0.017_453_292_519_943_3
+        });
+    let mut method = String::new();
+    let mut params = Vec::new();
+    if projected {
+        let conversion = root.child(&["CONVERSION", "DERIVINGCONVERSION"])?;
+        let raw = conversion
+            .child(&["METHOD", "PROJECTION"])?
+            .name()?
+            .to_owned();
+        params = parameters(conversion);
+        method = method_key(&raw, params.iter().any(|(n, _)| n == "standardparallel2"));
+    }
+    Some(CrsFacts {
+        projected,
+        name: root.name().unwrap_or_default().to_owned(),
+        datum: datum_key(datum.name().unwrap_or_default()),
+        semi_major,
+        inv_flattening,
+        prime_meridian,
+        method,
+        params,
+        unit,
+    })
+}
+
+/// The `PARAMETER` children of `node` with normalised names.
+fn parameters(node: &Node) -> Vec<(String, f64)> {
+    node.children(&["PARAMETER"])
+        .filter_map(|p| Some((param_key(p.name()?), p.numbers().next()?)))
+        .collect()
 }
 
 /// Parameters with their defaults filled in, standard parallels as a sorted pair (ESRI and

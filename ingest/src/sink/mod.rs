@@ -1,12 +1,15 @@
 //! Where readers push features: each feature becomes one binary COPY row
-//! `(version_id, fid, props, geom)`, batched into chunks sent to the async COPY writer.
+//! `(version_id, fid, props, geom)`, batched into chunks sent to the async COPY writer; for
+//! geographic SRIDs worker threads append `geom_3857` and `area_m2` to each row ([`Deriver`]).
 
 mod copy;
+mod derive;
 mod ewkb;
 
 pub use copy::{
     FieldProblem, Rejection, RowSink, SinkSummary, COPY_HEADER, COPY_TRAILER, MAX_EXAMPLES,
 };
+pub use derive::{client_derives, Deriver, Malformed};
 pub use ewkb::EwkbEncoder;
 
 use std::fmt;

@@ -82,6 +82,12 @@ pub fn open(req: &IngestRequest, sha256: String) -> Result<Opened, IngestError> 
                 MAX_TOTAL_BYTES >> 30
             )));
         }
+        if let Some(gdb) = gdb_folder(&rel) {
+            if !datasets.contains(&gdb) {
+                datasets.push(gdb);
+            }
+            continue;
+        }
         let ext = rel
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -101,7 +107,9 @@ pub fn open(req: &IngestRequest, sha256: String) -> Result<Opened, IngestError> 
     let (chosen, pass_layer) = match (datasets.as_slice(), req.source_layer.as_deref()) {
         ([], _) => {
             return Err(malformed(
-                "the archive holds no Shapefile, GeoPackage, GeoJSON, FlatGeobuf or CSV".into(),
+                "the archive holds no Shapefile, GeoPackage, GeoJSON, FlatGeobuf, CSV or File \
+                 Geodatabase"
+                    .into(),
             ))
         }
         ([one], layer) => (one.clone(), layer.map(str::to_owned)),
@@ -163,6 +171,21 @@ pub fn open(req: &IngestRequest, sha256: String) -> Result<Opened, IngestError> 
         }),
         sha256,
     })
+}
+
+/// The `.gdb` folder an entry lies in (an Esri File Geodatabase is a folder of files), if any.
+fn gdb_folder(rel: &std::path::Path) -> Option<PathBuf> {
+    let mut folder = PathBuf::new();
+    let mut parts = rel.components().peekable();
+    while let Some(part) = parts.next() {
+        folder.push(part);
+        parts.peek()?;
+        let name = part.as_os_str().to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".gdb") {
+            return Some(folder);
+        }
+    }
+    None
 }
 
 impl FeatureSource for ArchiveSource {

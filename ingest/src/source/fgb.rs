@@ -14,6 +14,7 @@ use flatgeobuf::{FallibleStreamingIterator, FgbReader, GeometryType};
 use geozero::error::GeozeroError;
 use geozero::{ColumnValue, FeatureProperties, GeozeroGeometry, PropertyProcessor};
 
+use super::curves::Linearise;
 use super::{Crs, FeatureSource};
 use crate::sink::{FieldProblem, GeometryKind, RowSink};
 use crate::IngestError;
@@ -210,6 +211,7 @@ impl FeatureSource for FgbSource {
             set: vec![false; self.keys.len()],
             problem: None,
         };
+        let mut linearised = 0u64;
         loop {
             let feature = match features.next() {
                 Ok(Some(f)) => f,
@@ -229,6 +231,7 @@ impl FeatureSource for FgbSource {
             }
             let fid = i64::try_from(sink.next_feature()).unwrap_or(i64::MAX);
             let (keys, slots_ref) = (&self.keys, &slots);
+            let mut curved = false;
             sink.push(
                 fid,
                 |buf| {
@@ -247,8 +250,20 @@ impl FeatureSource for FgbSource {
                     buf.push(b'}');
                     Ok(())
                 },
-                |enc| feature.process_geom(enc),
+                |enc| {
+                    let mut linear = Linearise::new(enc);
+                    let result = feature.process_geom(&mut linear);
+                    curved = linear.curved();
+                    result
+                },
             )?;
+            linearised += u64::from(curved);
+        }
+        if linearised > 0 {
+            sink.note(format!(
+                "{linearised} curved geometries (CircularString, CompoundCurve, CurvePolygon, \
+                 MultiCurve, MultiSurface) linearised, 32 segments per quarter circle"
+            ));
         }
         Ok(())
     }

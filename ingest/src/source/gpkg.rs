@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
+use super::curves::Linearise;
 use super::{Crs, FeatureSource};
 use crate::sink::{FieldProblem, GeometryKind, RowSink};
 use crate::IngestError;
@@ -123,9 +124,49 @@ impl GpkgSource {
             conn,
             select,
             columns,
-            declared: GeometryKind::from_ogc_name(&type_name),
+            declared: declared_kind(&type_name),
             crs,
         })
+    }
+}
+
+/// The dimension a declared geometry type stands for; curve types count as the lines and
+/// polygons they are linearised to.
+fn declared_kind(type_name: &str) -> Option<GeometryKind> {
+    match type_name.to_ascii_uppercase().as_str() {
+        "CIRCULARSTRING" | "COMPOUNDCURVE" | "MULTICURVE" => Some(GeometryKind::Line),
+        "CURVEPOLYGON" | "MULTISURFACE" => Some(GeometryKind::Polygon),
+        other => GeometryKind::from_ogc_name(other),
+    }
+}
+
+/// `Some("Z")`, `Some("M")` or `Some("ZM")` when a GeoPackage geometry blob's WKB carries
+/// those ordinates (which the sink drops).
+fn gpkg_blob_zm(blob: &[u8]) -> Option<&'static str> {
+    let flags = *blob.get(3)?;
+    let envelope = match (flags >> 1) & 0b111 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        _ => return None,
+    };
+    let wkb = blob.get(8 + envelope..)?;
+    let raw: [u8; 4] = wkb.get(1..5)?.try_into().ok()?;
+    let t = if *wkb.first()? == 1 {
+        u32::from_le_bytes(raw)
+    } else {
+        u32::from_be_bytes(raw)
+    };
+    let (z, m) = (
+        t & 0x8000_0000 != 0 || matches!((t & 0xffff) / 1000, 1 | 3),
+        t & 0x4000_0000 != 0 || matches!((t & 0xffff) / 1000, 2 | 3),
+    );
+    match (z, m) {
+        (true, true) => Some("ZM"),
+        (true, false) => Some("Z"),
+        (false, true) => Some("M"),
+        (false, false) => None,
     }
 }
 
@@ -237,6 +278,8 @@ impl FeatureSource for GpkgSource {
         let mut rows = stmt
             .query([])
             .map_err(IngestError::gpkg(file, "querying the features"))?;
+        let mut linearised = 0u64;
+        let mut zm_dropped = std::collections::BTreeSet::new();
         loop {
             let row = match rows.next() {
                 Ok(Some(row)) => row,
@@ -268,11 +311,32 @@ impl FeatureSource for GpkgSource {
                 }
                 Err(e) => return Err(sink.feature_error(Some("geometry"), e.to_string())),
             };
+            let mut curved = false;
             sink.push(
                 fid,
                 |buf| write_props(buf, columns, row),
-                |enc| geozero::wkb::process_gpkg_geom(&mut &blob[..], enc),
+                |enc| {
+                    let mut linear = Linearise::new(enc);
+                    let result = geozero::wkb::process_gpkg_geom(&mut &blob[..], &mut linear);
+                    curved = linear.curved();
+                    result
+                },
             )?;
+            linearised += u64::from(curved);
+            if let Some(zm) = gpkg_blob_zm(blob) {
+                zm_dropped.insert(zm);
+            }
+        }
+        if linearised > 0 {
+            sink.note(format!(
+                "{linearised} curved geometries (CircularString, CompoundCurve, CurvePolygon, \
+                 MultiCurve, MultiSurface) linearised, 32 segments per quarter circle"
+            ));
+        }
+        for zm in zm_dropped {
+            sink.note(format!(
+                "{zm} values dropped (GeoPackage geometries with {zm})"
+            ));
         }
         Ok(())
     }

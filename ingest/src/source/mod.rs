@@ -4,11 +4,16 @@
 
 mod archive;
 mod csv;
+mod curves;
 mod fgb;
+#[cfg(feature = "gdal")]
+mod gdb;
 mod geojson;
 mod gpkg;
 mod shapefile;
 pub(crate) mod text_encoding;
+
+pub use shapefile::{read_shapefile, ShapefileRecord, ShapefileTable};
 
 use std::io::Read;
 use std::path::Path;
@@ -74,6 +79,8 @@ enum Format {
     Shapefile,
     Csv,
     FlatGeobuf,
+    /// An Esri File Geodatabase folder (read through GDAL with the `gdal` feature).
+    FileGdb,
 }
 
 /// Opens `req.path` (blocking: call it from a blocking thread). With field aliases in the
@@ -178,7 +185,66 @@ fn open_path(req: &IngestRequest) -> Result<Opened, IngestError> {
                 sha256,
             })
         }
+        Format::FileGdb => open_gdb(req),
     }
+}
+
+/// An Esri File Geodatabase folder, hashed over its files' names and bytes in name order.
+#[cfg(feature = "gdal")]
+fn open_gdb(req: &IngestRequest) -> Result<Opened, IngestError> {
+    let path = req.path.as_path();
+    let sha256 = sha256_dir(path)?;
+    let source = gdb::GdbSource::open(path, req.source_layer.as_deref())?;
+    Ok(Opened {
+        source: Box::new(source),
+        sha256,
+    })
+}
+
+/// Without the `gdal` feature: a clear refusal naming the feature to build with.
+#[cfg(not(feature = "gdal"))]
+fn open_gdb(req: &IngestRequest) -> Result<Opened, IngestError> {
+    Err(IngestError::FeatureNotBuilt {
+        file: req.path.clone(),
+        format: "an Esri File Geodatabase (.gdb)",
+        feature: "gdal",
+    })
+}
+
+/// SHA-256 over a folder's regular files (not recursing): each file's name, a NUL, its length
+/// and its bytes, in name order.
+#[cfg(feature = "gdal")]
+fn sha256_dir(path: &Path) -> Result<String, IngestError> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(IngestError::io(path))? {
+        let entry = entry.map_err(IngestError::io(path))?;
+        if entry.file_type().map_err(IngestError::io(path))?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for f in files {
+        let name = f
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let mut file = std::fs::File::open(&f).map_err(IngestError::io(&f))?;
+        let len = file.metadata().map_err(IngestError::io(&f))?.len();
+        hasher.update(name.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(len.to_le_bytes());
+        loop {
+            let n = file.read(&mut buf).map_err(IngestError::io(&f))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 fn detect(path: &Path) -> Result<Format, IngestError> {
@@ -192,7 +258,17 @@ fn detect(path: &Path) -> Result<Format, IngestError> {
         Some("zip") => return Ok(Format::Zip),
         Some("csv") => return Ok(Format::Csv),
         Some("fgb") => return Ok(Format::FlatGeobuf),
+        Some("gdb") => return Ok(Format::FileGdb),
         _ => {}
+    }
+    // A folder holding a geodatabase's `gdb` marker and `.gdbtable` files, whatever its name.
+    if path.is_dir() {
+        if path.join("gdb").is_file() && path.join("a00000001.gdbtable").is_file() {
+            return Ok(Format::FileGdb);
+        }
+        return Err(IngestError::UnknownFormat {
+            file: path.to_owned(),
+        });
     }
     let mut head = [0u8; 64];
     let mut file = std::fs::File::open(path).map_err(IngestError::io(path))?;

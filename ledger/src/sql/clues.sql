@@ -10,7 +10,9 @@ SELECT c.id, c.clue_id, c.source, c.batch, c.detected_on::text AS detected_on, c
        c.verified_on::text AS verified_on, c.measures, c.deadline::text AS deadline,
        c.evidence, c.rectified_on::text AS rectified_on, c.closed_by,
        c.closed_on::text AS closed_on,
-       (c.status = 'rectifying' AND c.deadline < current_date) AS overdue
+       (c.status = 'rectifying' AND c.deadline < current_date) AS overdue,
+       ARRAY(SELECT ph.id FROM onemap.clue_photos ph WHERE ph.clue = c.id ORDER BY ph.id)
+         AS photo_ids
 FROM onemap.clues c
 CROSS JOIN LATERAL (SELECT ST_PointOnSurface(c.geom) AS pt) p
 WHERE ($1::bigint IS NULL OR c.id = $1)

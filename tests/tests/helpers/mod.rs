@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
+pub mod http;
 pub mod survey_fixtures;
 
 use std::path::PathBuf;

@@ -112,6 +112,7 @@ pub async fn hotspots_get(
 pub async fn tasks_get(
     State(state): State<AppState>,
     Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
     Query(q): Query<HashMap<String, String>>,
 ) -> ServerResult<Response> {
     let catalog = state.catalog.get();
@@ -131,7 +132,18 @@ pub async fn tasks_get(
         .await
         .map_err(server_error)?;
     let tasks = onemap_enforcement::tasks(&flagged, param(&q, "responsible"));
+    drop(conn);
     if csv {
+        super::audit::record_export(
+            &state,
+            &who,
+            from,
+            "enforcement_tasks.csv",
+            param(&q, "layer"),
+            json!({ "from": flagged.from, "to": flagged.to, "zone_layer": flagged.zone_layer,
+                    "responsible": param(&q, "responsible"), "rows": tasks.len() }),
+        )
+        .await?;
         return Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
             tasks_csv(&tasks),

@@ -73,6 +73,9 @@ pub enum Guard {
     /// clues of their department, the coordinating office and admins all; a step needs
     /// `authz::can_act_on_clue` (403 otherwise).
     Clues,
+    /// Changes the ledger's suggested-department rules (PUT with a JSON body): 404 for the
+    /// public, 403 unless an editor of the coordinating office or an admin.
+    ClueRules,
 }
 
 /// One mounted route, as the tests see it.
@@ -200,6 +203,25 @@ pub fn routes() -> Vec<Route> {
             trends::QUERY,
             trends::changes_list,
         ),
+        // The same three questions of an ad-hoc zone sent as a GeoJSON body (reads).
+        post(
+            "/api/trends/area",
+            LayerQuery,
+            trends::QUERY,
+            trends::trends_area_post,
+        ),
+        post(
+            "/api/trends/transitions",
+            LayerQuery,
+            trends::QUERY,
+            trends::trends_transitions_post,
+        ),
+        post(
+            "/api/changes",
+            LayerQuery,
+            trends::QUERY,
+            trends::changes_post,
+        ),
         jobs::upload_route(),
         get("/api/jobs/{job}", Job, &[], jobs::job_get),
         get("/api/enforcement/rules", Open, &[], enforcement::rules_get),
@@ -235,6 +257,21 @@ pub fn routes() -> Vec<Route> {
             Clues,
             &[],
             clues::clue_transition,
+        ),
+        get(
+            "/api/clues/summary",
+            Clues,
+            clues::SUMMARY_QUERY,
+            clues::clues_summary,
+        ),
+        get("/api/clues/rules", Clues, &[], clues::clue_rules_get),
+        put("/api/clues/rules", ClueRules, &[], clues::clue_rules_put),
+        clues::photos_route(),
+        get(
+            "/api/clues/{id}/photos/{photo}",
+            Clues,
+            &[],
+            clues::clue_photo_get,
         ),
     ]
 }
@@ -287,10 +324,18 @@ async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Result<Response, Response> {
-    let from = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
+        .map(|c| c.0);
+    // Behind a trusted reverse proxy, the address it forwards (crate::sessions::TrustedProxies).
+    let from = state
+        .sessions
+        .trusted_proxies
+        .client(peer, request.headers());
+    request
+        .extensions_mut()
+        .insert(ResolvedClient(from.clone()));
     let unsafe_method = !matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -304,6 +349,7 @@ async fn authenticate(
         .filter(|_| target.1 != "/api/login")
         .map(str::to_owned);
     let mut clear_cookies = None;
+    let mut renew_cookies = Vec::new();
     let who = match (headers.get(header::AUTHORIZATION), session) {
         (None, None) => Principal::Anonymous,
         (Some(value), _) => {
@@ -336,7 +382,11 @@ async fn authenticate(
             drop(conn);
             let cleared = state.sessions.clear_cookies(&headers);
             match resolved {
-                SessionState::Valid { who, csrf_sha256 } => {
+                SessionState::Valid {
+                    who,
+                    csrf_sha256,
+                    renew,
+                } => {
                     let echoed = headers
                         .get(crate::sessions::CSRF_HEADER)
                         .and_then(|v| v.to_str().ok())
@@ -347,6 +397,9 @@ async fn authenticate(
                         return Err(fail(ServerError::Csrf(
                             "missing or wrong X-CSRF-Token for this session".to_owned(),
                         )));
+                    }
+                    if let Some(age) = renew {
+                        renew_cookies = state.sessions.renew_cookies(&headers, &csrf_sha256, age);
                     }
                     who
                 }
@@ -375,6 +428,12 @@ async fn authenticate(
     let mut response = next.run(request).await;
     if let Some(cleared) = clear_cookies {
         append_cookies(&mut response, cleared);
+    }
+    // A handler that set the session cookies itself (a logout) has the last word.
+    if !response.headers().contains_key(header::SET_COOKIE) {
+        for c in renew_cookies {
+            response.headers_mut().append(header::SET_COOKIE, c);
+        }
     }
     Ok(response)
 }
@@ -436,8 +495,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// The client's socket address, when the server was started with connection info.
+/// The client's address as [`authenticate`] resolved it: the socket's peer, or behind a
+/// trusted reverse proxy the address it forwards.
+#[derive(Debug, Clone)]
+struct ResolvedClient(Option<String>);
+
+/// The client's address (the audit trail's "from where", the login limit's key): the socket's
+/// peer address when the server was started with connection info, or behind a trusted proxy
+/// the forwarded one.
 pub(crate) fn client_addr(parts: &Parts) -> Option<String> {
+    if let Some(ResolvedClient(from)) = parts.extensions.get::<ResolvedClient>() {
+        return from.clone();
+    }
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

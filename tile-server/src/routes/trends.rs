@@ -3,20 +3,34 @@
 //! KEY a feature's fid or name; no zone: the whole extent). Both the land-use layer and the
 //! zone layer are reached through the catalog's `layer(who, id)`: a layer the caller may not
 //! see is a 404, like one that does not exist. `GET /api/changes` lists the change parcels
-//! between two years in the zone, as GeoJSON or CSV.
+//! between two years in the zone, as GeoJSON, CSV or a GeoPackage, each placed in its reserve
+//! zone, station jurisdiction and village (the layers `reserve_zones`, `station_jurisdictions`
+//! and `villages`, each left out when the caller cannot see it).
+//!
+//! `POST` on the same three paths, with the same query parameters, asks the same question of an
+//! ad-hoc zone sent as the body: a GeoJSON Polygon or MultiPolygon, a Feature or a
+//! FeatureCollection of them (unioned), EPSG:4326 longitude/latitude (or EPSG:4490 named by a
+//! `crs` member); at most 1 MiB and 20 000 vertices; invalid polygons are repaired (the reason in
+//! `X-Onemap-Zone-Repaired`), malformed ones refused with a 400 naming the place of the fault.
+//! These are reads: the layers are authorized before the body is read, and a cookie session
+//! needs its CSRF header like any POST.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onemap_schemas::authz::Principal;
 use onemap_schemas::catalog::Catalog;
-use onemap_trends::{Level, TrendQuery, TrendsError};
+use onemap_trends::gpkg::GpkgSrs;
+use onemap_trends::{
+    AdHocZone, ChangeParcels, ChangesOptions, Level, Places, TrendQuery, TrendsError,
+};
 
-use super::{parse_year, Caller};
+use super::{parse_year, Caller, ClientAddr};
 use crate::error::{ServerError, ServerResult};
 use crate::state::AppState;
 
@@ -34,6 +48,7 @@ pub(crate) const QUERY: &[&str] = &[
 pub async fn trends_area(
     State(state): State<AppState>,
     Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
     Query(q): Query<HashMap<String, String>>,
 ) -> ServerResult<Response> {
     let catalog = state.catalog.get();
@@ -44,19 +59,74 @@ pub async fn trends_area(
     let series = onemap_trends::area_series(&mut conn, &query)
         .await
         .map_err(server_error)?;
+    if csv {
+        audit_file(
+            &state,
+            &who,
+            from,
+            "trends_area.csv",
+            &query,
+            series.series.len(),
+            false,
+        )
+        .await?;
+    }
+    Ok(area_response(&series, csv))
+}
+
+/// `POST /api/trends/area`: the area series of the ad-hoc zone in the body.
+pub async fn trends_area_post(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> ServerResult<Response> {
+    let catalog = state.catalog.get();
+    let query = trend_query(&catalog, &who, &q)?;
+    let csv = wants_csv(&q)?;
+    let bytes = match read_zone_body(body).await {
+        Ok(b) => b,
+        Err(response) => return Ok(response),
+    };
+    // Only reads: the parcels of each year clipped to the zone.
+    let mut conn = state.pool.get().await?;
+    let zone = AdHocZone::from_body(&conn, &bytes)
+        .await
+        .map_err(server_error)?;
+    let series = onemap_trends::area_series_in(&mut conn, &query, &zone)
+        .await
+        .map_err(server_error)?;
+    if csv {
+        audit_file(
+            &state,
+            &who,
+            from,
+            "trends_area.csv",
+            &query,
+            series.series.len(),
+            true,
+        )
+        .await?;
+    }
+    Ok(with_zone_headers(area_response(&series, csv), &zone))
+}
+
+fn area_response(series: &onemap_trends::AreaSeries, csv: bool) -> Response {
     if !csv {
-        return Ok(Json(series).into_response());
+        return Json(series).into_response();
     }
     let mut out = String::from("year,class,area_m2\n");
     for p in &series.series {
         let _ = writeln!(out, "{},{},{}", p.year, csv_field(&p.class), p.area_m2);
     }
-    Ok(csv_response(out))
+    csv_response(out)
 }
 
 pub async fn trends_transitions(
     State(state): State<AppState>,
     Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
     Query(q): Query<HashMap<String, String>>,
 ) -> ServerResult<Response> {
     let catalog = state.catalog.get();
@@ -67,8 +137,64 @@ pub async fn trends_transitions(
     let matrix = onemap_trends::transitions(&mut conn, &query)
         .await
         .map_err(server_error)?;
+    if csv {
+        let rows = matrix.cells.len();
+        audit_file(
+            &state,
+            &who,
+            from,
+            "trends_transitions.csv",
+            &query,
+            rows,
+            false,
+        )
+        .await?;
+    }
+    Ok(transitions_response(&matrix, csv))
+}
+
+/// `POST /api/trends/transitions`: the transition matrix of the ad-hoc zone in the body.
+pub async fn trends_transitions_post(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> ServerResult<Response> {
+    let catalog = state.catalog.get();
+    let query = trend_query(&catalog, &who, &q)?;
+    let csv = wants_csv(&q)?;
+    let bytes = match read_zone_body(body).await {
+        Ok(b) => b,
+        Err(response) => return Ok(response),
+    };
+    // May compute the two years' change parcels once (derived tables): the write pool.
+    let mut conn = state.writer.get().await?;
+    let zone = AdHocZone::from_body(&conn, &bytes)
+        .await
+        .map_err(server_error)?;
+    let matrix = onemap_trends::transitions_in(&mut conn, &query, &zone)
+        .await
+        .map_err(server_error)?;
+    if csv {
+        let rows = matrix.cells.len();
+        audit_file(
+            &state,
+            &who,
+            from,
+            "trends_transitions.csv",
+            &query,
+            rows,
+            true,
+        )
+        .await?;
+    }
+    Ok(with_zone_headers(transitions_response(&matrix, csv), &zone))
+}
+
+fn transitions_response(matrix: &onemap_trends::TransitionMatrix, csv: bool) -> Response {
     if !csv {
-        return Ok(Json(matrix).into_response());
+        return Json(matrix).into_response();
     }
     let mut out = String::from("from_year,to_year,from_class,to_class,area_m2\n");
     for c in &matrix.cells {
@@ -82,75 +208,317 @@ pub async fn trends_transitions(
             c.area_m2
         );
     }
-    Ok(csv_response(out))
+    csv_response(out)
 }
 
 pub async fn changes_list(
     State(state): State<AppState>,
     Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
     Query(q): Query<HashMap<String, String>>,
 ) -> ServerResult<Response> {
     let catalog = state.catalog.get();
     let query = trend_query(&catalog, &who, &q)?;
-    let csv = match q.get("format").map(String::as_str) {
-        None | Some("") | Some("geojson") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(ServerError::BadRequest(format!(
-                "format must be geojson or csv, not {other:?}"
-            )))
-        }
-    };
+    let format = changes_format(&q)?;
     // Precomputes missing trend figures (derived tables): through the write pool.
     let mut conn = state.writer.get().await?;
-    let changes = onemap_trends::changes(&mut conn, &query)
+    let options = ChangesOptions {
+        adhoc: None,
+        places: places(&catalog, &who),
+        wkb: format == ChangesFormat::Gpkg,
+    };
+    let changes = onemap_trends::changes_with(&mut conn, &query, &options)
         .await
         .map_err(server_error)?;
-    if csv {
-        let mut out =
-            String::from("from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt\n");
-        for p in &changes.parcels {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{}",
-                changes.from,
-                changes.to,
-                csv_field(&p.from_class),
-                csv_field(&p.to_class),
-                p.area_m2,
-                p.from_fid,
-                p.to_fid,
-                csv_field(&p.wkt)
-            );
-        }
-        return Ok(csv_response(out));
+    if let Some(kind) = format.file_kind() {
+        audit_file(
+            &state,
+            &who,
+            from,
+            kind,
+            &query,
+            changes.parcels.len(),
+            false,
+        )
+        .await?;
     }
-    let features: Vec<serde_json::Value> = changes
-        .parcels
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "type": "Feature",
-                "properties": {
-                    "from_year": changes.from,
-                    "to_year": changes.to,
-                    "from_class": p.from_class,
-                    "to_class": p.to_class,
-                    "area_m2": p.area_m2,
-                    "from_fid": p.from_fid,
-                    "to_fid": p.to_fid,
-                },
-                "geometry": p.geometry,
+    changes_response(&conn, &query, &changes, format).await
+}
+
+/// `POST /api/changes`: the change parcels inside the ad-hoc zone in the body.
+pub async fn changes_post(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    ClientAddr(from): ClientAddr,
+    Query(q): Query<HashMap<String, String>>,
+    body: Body,
+) -> ServerResult<Response> {
+    let catalog = state.catalog.get();
+    let query = trend_query(&catalog, &who, &q)?;
+    let format = changes_format(&q)?;
+    let bytes = match read_zone_body(body).await {
+        Ok(b) => b,
+        Err(response) => return Ok(response),
+    };
+    // May compute the two years' change parcels once (derived tables): the write pool.
+    let mut conn = state.writer.get().await?;
+    let zone = AdHocZone::from_body(&conn, &bytes)
+        .await
+        .map_err(server_error)?;
+    let options = ChangesOptions {
+        adhoc: Some(&zone),
+        places: places(&catalog, &who),
+        wkb: format == ChangesFormat::Gpkg,
+    };
+    let changes = onemap_trends::changes_with(&mut conn, &query, &options)
+        .await
+        .map_err(server_error)?;
+    if let Some(kind) = format.file_kind() {
+        audit_file(
+            &state,
+            &who,
+            from,
+            kind,
+            &query,
+            changes.parcels.len(),
+            true,
+        )
+        .await?;
+    }
+    let response = changes_response(&conn, &query, &changes, format).await?;
+    Ok(with_zone_headers(response, &zone))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChangesFormat {
+    Geojson,
+    Csv,
+    Gpkg,
+}
+
+impl ChangesFormat {
+    /// The audit trail's name for a file export; GeoJSON is the API's answer, not a file.
+    fn file_kind(self) -> Option<&'static str> {
+        match self {
+            ChangesFormat::Geojson => None,
+            ChangesFormat::Csv => Some("changes.csv"),
+            ChangesFormat::Gpkg => Some("changes.gpkg"),
+        }
+    }
+}
+
+/// Records a file export (CSV, GeoPackage) of trend figures in the audit trail.
+async fn audit_file(
+    state: &AppState,
+    who: &Principal,
+    from: Option<String>,
+    kind: &str,
+    query: &TrendQuery<'_>,
+    rows: usize,
+    adhoc_zone: bool,
+) -> ServerResult<()> {
+    let details = serde_json::json!({
+        "from": query.from, "to": query.to,
+        "zone_layer": query.zone_layer.map(|l| l.id.as_str()), "zone": query.zone,
+        "adhoc_zone": adhoc_zone, "rows": rows,
+    });
+    super::audit::record_export(state, who, from, kind, Some(&query.layer.id), details).await
+}
+
+fn changes_format(q: &HashMap<String, String>) -> ServerResult<ChangesFormat> {
+    match q.get("format").map(String::as_str) {
+        None | Some("") | Some("geojson") => Ok(ChangesFormat::Geojson),
+        Some("csv") => Ok(ChangesFormat::Csv),
+        Some("gpkg") => Ok(ChangesFormat::Gpkg),
+        Some(other) => Err(ServerError::BadRequest(format!(
+            "format must be geojson, csv or gpkg, not {other:?}"
+        ))),
+    }
+}
+
+const DEFAULT_ZONES: &str = "reserve_zones";
+const DEFAULT_STATIONS: &str = "station_jurisdictions";
+const DEFAULT_VILLAGES: &str = "villages";
+
+/// The layers that place each change parcel, those the caller may see.
+fn places<'a>(catalog: &'a Catalog, who: &Principal) -> Places<'a> {
+    let polygons = |id: &str| {
+        catalog
+            .layer(who, id)
+            .filter(|l| l.geometry_type == "polygon" && !l.is_land_use())
+    };
+    Places {
+        reserve_zones: polygons(DEFAULT_ZONES),
+        stations: polygons(DEFAULT_STATIONS),
+        villages: catalog.layer(who, DEFAULT_VILLAGES),
+    }
+}
+
+async fn changes_response(
+    conn: &tokio_postgres::Client,
+    query: &TrendQuery<'_>,
+    changes: &ChangeParcels,
+    format: ChangesFormat,
+) -> ServerResult<Response> {
+    match format {
+        ChangesFormat::Csv => {
+            let mut out = String::from(
+                "from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt,zone,\
+                 zone_kind,village_code,village,station,station_code\n",
+            );
+            let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or_default());
+            for p in &changes.parcels {
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    changes.from,
+                    changes.to,
+                    csv_field(&p.from_class),
+                    csv_field(&p.to_class),
+                    p.area_m2,
+                    p.from_fid,
+                    p.to_fid,
+                    csv_field(&p.wkt),
+                    opt(&p.zone),
+                    opt(&p.zone_kind),
+                    opt(&p.village_code),
+                    opt(&p.village_name),
+                    opt(&p.station),
+                    opt(&p.station_code),
+                );
+            }
+            Ok(csv_response(out))
+        }
+        ChangesFormat::Gpkg => {
+            let srid = onemap_trends::survey_versions(query.layer)
+                .map_err(server_error)?
+                .into_iter()
+                .find(|v| v.year == changes.to)
+                .map_or(4326, |v| v.srid);
+            let srs = GpkgSrs::from_postgis(conn, srid)
+                .await
+                .map_err(server_error)?;
+            let title = format!("{} changes {}-{}", query.layer.id, changes.from, changes.to);
+            let file_name = format!(
+                "{}_changes_{}_{}.gpkg",
+                query.layer.id, changes.from, changes.to
+            );
+            let changes = changes.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                onemap_trends::gpkg::changes_bytes(&changes, &srs, &title)
             })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({
-        "type": "FeatureCollection",
-        "from": changes.from,
-        "to": changes.to,
-        "features": features,
-    }))
-    .into_response())
+            .await;
+            let bytes = match written {
+                Ok(Ok(bytes)) => bytes,
+                // Ours, not the caller's: a 500 with the cause in the log.
+                failed => {
+                    let cause = match failed {
+                        Ok(Err(e)) => e.to_string(),
+                        Err(e) => e.to_string(),
+                        Ok(Ok(_)) => String::new(),
+                    };
+                    tracing::error!(cause, "writing the change-parcel GeoPackage failed");
+                    return Ok((
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        Json(serde_json::json!({
+                            "error": "internal error; the server log has the cause"
+                        })),
+                    )
+                        .into_response());
+                }
+            };
+            let disposition = HeaderValue::from_str(&format!(
+                "attachment; filename=\"{}\"",
+                file_name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_")
+            ))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+            Ok((
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/geopackage+sqlite3"),
+                    ),
+                    (header::CONTENT_DISPOSITION, disposition),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        ChangesFormat::Geojson => {
+            let features: Vec<serde_json::Value> = changes
+                .parcels
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "type": "Feature",
+                        "properties": {
+                            "from_year": changes.from,
+                            "to_year": changes.to,
+                            "from_class": p.from_class,
+                            "to_class": p.to_class,
+                            "area_m2": p.area_m2,
+                            "from_fid": p.from_fid,
+                            "to_fid": p.to_fid,
+                            "zone": p.zone,
+                            "zone_kind": p.zone_kind,
+                            "village_code": p.village_code,
+                            "village": p.village_name,
+                            "station": p.station,
+                            "station_code": p.station_code,
+                        },
+                        "geometry": p.geometry,
+                    })
+                })
+                .collect();
+            Ok(Json(serde_json::json!({
+                "type": "FeatureCollection",
+                "from": changes.from,
+                "to": changes.to,
+                "features": features,
+            }))
+            .into_response())
+        }
+    }
+}
+
+/// The body of a POST with an ad-hoc zone, at most [`onemap_trends::adhoc::MAX_BODY_BYTES`]
+/// (413 with a JSON message beyond).
+async fn read_zone_body(body: Body) -> Result<bytes::Bytes, Response> {
+    let limit = onemap_trends::adhoc::MAX_BODY_BYTES;
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(serde_json::json!({
+                "error": format!("ad-hoc zone: the body is larger than the {limit} bytes allowed")
+            })),
+        )
+            .into_response()
+    })
+}
+
+/// Tells the client what zone was used: its geodesic area, and why it was repaired if it was.
+fn with_zone_headers(mut response: Response, zone: &AdHocZone) -> Response {
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", zone.area_m2)) {
+        h.insert("x-onemap-zone-area-m2", v);
+    }
+    if let Some(reason) = &zone.repaired {
+        let ascii: String = reason
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .take(500)
+            .collect();
+        if let Ok(v) = HeaderValue::from_str(&ascii) {
+            h.insert("x-onemap-zone-repaired", v);
+        }
+    }
+    response
 }
 
 /// The question the query string asks, with both layers authorized for `who`.

@@ -7,8 +7,16 @@
 //!
 //! Tiles are stored gzip-compressed, compressed once when built; clients that accept gzip get
 //! the stored bytes as they are.
+//!
+//! Behind the memory tier an optional on-disk tier (`disk_cache.rs`, `--tile-cache-dir`)
+//! keeps every tile built from the database, so tiles evicted from memory, or lost with a
+//! restart, come back without a query. Its folders of superseded versions are removed when the
+//! catalog changes ([`TileCache::forget_superseded`]). All the cache's settings are in
+//! [`TileCacheConfig`].
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +25,12 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use moka::future::Cache;
+use onemap_schemas::authz::Principal;
+use onemap_schemas::catalog::Catalog;
 use sha2::{Digest, Sha256};
 
+use super::disk_cache::DiskTier;
+pub use super::disk_cache::DiskTierStats;
 use crate::error::{ServerError, ServerResult};
 
 /// Entries not read for this long leave the cache.
@@ -91,14 +103,48 @@ impl CachedTile {
     }
 }
 
-/// A byte-bounded cache of [`CachedTile`]s, or none at all (size 0).
+/// Every setting of the tile cache, in one place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TileCacheConfig {
+    /// MiB of gzip-compressed tiles kept in memory; 0 turns the memory tier off.
+    pub memory_mb: u64,
+    /// Folder of the on-disk tier; none: no disk tier.
+    pub disk_dir: Option<PathBuf>,
+    /// Bytes of tile files the disk tier may hold, each counted in whole 4 KiB blocks (least
+    /// recently used deleted beyond it).
+    pub disk_max_bytes: u64,
+}
+
+impl TileCacheConfig {
+    /// Disk tier size when none is given: 4 GiB.
+    pub const DEFAULT_DISK_MB: u64 = 4096;
+}
+
+/// A memory-only cache of `megabytes` MiB (the setting `ServerConfig::tile_cache_mb` holds).
+impl From<u64> for TileCacheConfig {
+    fn from(megabytes: u64) -> Self {
+        Self {
+            memory_mb: megabytes,
+            ..Self::default()
+        }
+    }
+}
+
+/// A byte-bounded cache of [`CachedTile`]s in memory, an optional disk tier behind it, or
+/// neither (memory size 0, no folder).
 pub struct TileCache {
     inner: Option<Cache<TileKey, Arc<CachedTile>>>,
+    disk: Option<Arc<DiskTier>>,
 }
 
 impl TileCache {
-    /// A cache holding at most `megabytes` MiB of compressed tiles; 0 disables caching.
-    pub fn new(megabytes: u64) -> Self {
+    /// A cache as `config` says. A disk folder that cannot be created is logged and left out
+    /// (`onemap serve` creates it first, so there it is an error at start). The disk tier
+    /// writes nothing until [`TileCache::forget_superseded`] has told it which versions are
+    /// served (`AppState` does so before it serves).
+    pub fn new(config: impl Into<TileCacheConfig>) -> Self {
+        let config = config.into();
+        let megabytes = config.memory_mb;
         let inner = (megabytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(megabytes.saturating_mul(1024 * 1024))
@@ -109,25 +155,86 @@ impl TileCache {
                 .time_to_idle(TIME_TO_IDLE)
                 .build()
         });
-        Self { inner }
+        let disk = config.disk_dir.as_deref().and_then(|dir| {
+            DiskTier::open(dir, config.disk_max_bytes)
+                .inspect_err(|e| {
+                    tracing::error!(
+                        "the tile cache folder {} cannot be used ({e}): tiles are not kept on disk",
+                        dir.display()
+                    );
+                })
+                .ok()
+        });
+        Self { inner, disk }
     }
 
     /// The tile under `key`, built by `load` if it is not cached. Concurrent requests for one
-    /// missing tile share one `load`; a failed load is not cached.
+    /// tile missing from memory share one disk lookup and one `load`; a failed load is not
+    /// cached.
     pub async fn get_or_load<F>(&self, key: TileKey, load: F) -> ServerResult<Arc<CachedTile>>
     where
         F: std::future::Future<Output = ServerResult<Arc<CachedTile>>>,
     {
+        let disk_key = key.clone();
+        let through_disk = async move {
+            let key = disk_key;
+            let Some(disk) = &self.disk else {
+                return load.await;
+            };
+            if let Some(tile) = disk.get(&key).await {
+                return Ok(Arc::new(tile));
+            }
+            let tile = load.await?;
+            disk.put(&key, &tile).await;
+            Ok(tile)
+        };
         match &self.inner {
-            None => load.await,
+            None => through_disk.await,
             // The error is shared by every request that waited for this load; the HTTP
             // layer logs it once per request.
             Some(cache) => cache
-                .try_get_with(key, load)
+                .try_get_with(key, through_disk)
                 .await
                 .map_err(|e| ServerError::Tile(e.to_string())),
         }
     }
+
+    /// Removes from disk the tiles of every version `catalog` no longer serves: versions
+    /// superseded by a newer one of the same year (or, undated, by any newer one) and the
+    /// versions of dropped layers; and keeps tiles of such versions from being written again
+    /// (by requests that resolved them just before the change). The memory tier needs no
+    /// purge: its entries of such versions are never asked for again and age out.
+    pub async fn forget_superseded(&self, catalog: &Catalog) {
+        if let Some(disk) = &self.disk {
+            disk.retain(served_versions(catalog)).await;
+        }
+    }
+
+    /// What the disk tier did since start; none without one.
+    pub fn disk_stats(&self) -> Option<DiskTierStats> {
+        self.disk.as_ref().map(|d| d.stats())
+    }
+}
+
+/// The versions a tile request can resolve to (see `Layer::version`): each layer's newest,
+/// and the newest of each survey year; each with what identifies it beyond its number (which
+/// another database may give another version): layer, ingest time and source file digest.
+fn served_versions(catalog: &Catalog) -> HashMap<i64, String> {
+    let mut served = HashMap::new();
+    for layer in catalog.visible(&Principal::Operator("tile cache".into())) {
+        let mut years = HashSet::new();
+        for (i, version) in layer.versions.iter().enumerate() {
+            let newest_of_year = years.insert(version.year) && version.year.is_some();
+            if i == 0 || newest_of_year {
+                let identity = format!(
+                    "{} {} {}",
+                    layer.id, version.ingested_at, version.source_sha256
+                );
+                served.insert(version.id, identity);
+            }
+        }
+    }
+    served
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@
 //! the next request rebuilds. A build is one transaction, serialised per version by an
 //! in-process cell (one build per server) and a PostgreSQL advisory lock (one per database,
 //! however many servers), and marked complete in `onemap.generalised_versions` in the same
-//! transaction, so readers never see half of one. About 30 s for 50 000 parcels.
+//! transaction, so readers never see half of one. About 30 s for 50 000 parcels; 19.6 min for
+//! the 1 000 000 parcels of `benches/tiles.sh` on a busy 2-core machine (most of it the deepest
+//! zoom, dissolved from the parcels), during which low-zoom requests of that version wait.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +35,12 @@ use crate::error::ServerResult;
 /// At z12 a tile unit is 9.6 m and a tile 39 km, so parcels of a few hundred metres are tens
 /// of pixels wide and their tiles small (62 KB at most on the 50 000-parcel demo).
 pub const GENERALISED_MAX_ZOOM: u8 = 11;
+
+/// Zooms past [`GENERALISED_MAX_ZOOM`] up to this one draw the parcels with their id, class
+/// and area (rounded to the square metre) only (`sql/tile_land_use_slim.sql`): at z12 a dense
+/// tile of a 1 000 000-parcel survey year holds about 10 000 parcels, 1.1 MB with every
+/// attribute and about 300 KB like this. Deeper zooms carry every attribute.
+pub const SLIM_MAX_ZOOM: u8 = 12;
 
 /// Versions with fewer features are drawn from their features at every zoom: even all in one
 /// tile they stay well under 500 KB (about 100 bytes a parcel), and small layers keep every

@@ -3,11 +3,12 @@
 //! cache keyed by layer version (`cache.rs`); and the TileJSON that describes each layer.
 
 mod cache;
+mod disk_cache;
 mod generalise;
 mod sources;
 mod sql;
 mod tilejson;
 
-pub use cache::CachedTile;
+pub use cache::{CachedTile, DiskTierStats, TileCacheConfig};
 pub use sources::TileSources;
 pub use tilejson::{composite_tilejson, layer_tilejson};

@@ -13,9 +13,11 @@ use martin_tile_utils::{Encoding, Format, TileCoord, TileInfo};
 use onemap_schemas::authz::Principal;
 use onemap_schemas::catalog::{Catalog, Layer, LayerVersion};
 
-use super::cache::{CachedTile, TileCache, TileKey};
-use super::generalise::{Generaliser, GENERALISED_MAX_ZOOM, GENERALISE_MIN_FEATURES};
-use super::sql::{generalised_query, tile_query};
+use super::cache::{CachedTile, DiskTierStats, TileCache, TileCacheConfig, TileKey};
+use super::generalise::{
+    Generaliser, GENERALISED_MAX_ZOOM, GENERALISE_MIN_FEATURES, SLIM_MAX_ZOOM,
+};
+use super::sql::{generalised_query, slim_query, tile_query};
 use crate::error::ServerResult;
 
 /// Holds the sources by layer key, the cache and the generaliser.
@@ -27,19 +29,25 @@ pub struct TileSources {
     cache: TileCache,
     generaliser: Arc<Generaliser>,
     generalised_sql: String,
+    slim_sql: String,
 }
 
 impl TileSources {
-    /// Sources over `pool` with a cache of `cache_mb` MiB (0: no cache); the generalisation
-    /// is written through `writer`.
-    pub fn new(pool: PostgresPool, writer: PostgresPool, cache_mb: u64) -> Self {
+    /// Sources over `pool` with a cache as `cache` says (a number: MiB in memory, 0: no
+    /// cache); the generalisation is written through `writer`.
+    pub fn new(
+        pool: PostgresPool,
+        writer: PostgresPool,
+        cache: impl Into<TileCacheConfig>,
+    ) -> Self {
         Self {
             pool,
             writer,
             sources: RwLock::default(),
-            cache: TileCache::new(cache_mb),
+            cache: TileCache::new(cache),
             generaliser: Arc::default(),
             generalised_sql: generalised_query(),
+            slim_sql: slim_query(),
         }
     }
 
@@ -71,6 +79,16 @@ impl TileSources {
             Ok(Arc::new(CachedTile::new(&key, &raw)?))
         };
         self.cache.get_or_load(key.clone(), load).await
+    }
+
+    /// Removes the cached tiles of versions `catalog` no longer serves (from the disk tier).
+    pub async fn forget_superseded(&self, catalog: &Catalog) {
+        self.cache.forget_superseded(catalog).await;
+    }
+
+    /// What the tile cache's disk tier did since start; none without one.
+    pub fn disk_cache_stats(&self) -> Option<DiskTierStats> {
+        self.cache.disk_stats()
     }
 
     /// The newest version of every land-use layer big enough to be generalised.
@@ -118,9 +136,16 @@ impl TileSources {
                 self.generaliser
                     .ensure(&self.writer, version.id, field)
                     .await?;
-                return self.generalised_tile(layer, version, field, xyz).await;
+                return self
+                    .land_use_tile(&self.generalised_sql, layer, version, field, xyz)
+                    .await;
             }
             self.generaliser.prepare(&self.writer, version.id, field);
+            if xyz.z <= SLIM_MAX_ZOOM {
+                return self
+                    .land_use_tile(&self.slim_sql, layer, version, field, xyz)
+                    .await;
+            }
         }
         let source = self.source(layer);
         // Quoted so that martin-core's JSON parsing of query values keeps the id a string.
@@ -134,17 +159,21 @@ impl TileSources {
         Ok(source.get_tile(xyz, Some(&query)).await?)
     }
 
-    async fn generalised_tile(
+    /// A land-use tile from `sql` (the generalised or the slim query, which take the same
+    /// parameters), prepared once per connection.
+    async fn land_use_tile(
         &self,
+        sql: &str,
         layer: &Layer,
         version: &LayerVersion,
         class_field: &str,
         xyz: TileCoord,
     ) -> ServerResult<Vec<u8>> {
         let conn = self.pool.get().await?;
+        let statement = conn.prepare_cached(sql).await?;
         let row = conn
             .query_one(
-                &self.generalised_sql,
+                &statement,
                 &[
                     &i32::from(xyz.z),
                     // z ≤ 24, so x and y fit an int4.

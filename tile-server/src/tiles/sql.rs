@@ -38,6 +38,18 @@ pub fn generalised_query() -> String {
     )
 }
 
+/// The tile query of land-use parcels with their id, class and rounded area only (see
+/// `generalise.rs`, [`super::generalise::SLIM_MAX_ZOOM`]); same parameters as
+/// [`generalised_query`].
+pub fn slim_query() -> String {
+    format!(
+        include_str!("../sql/tile_land_use_slim.sql"),
+        extent = EXTENT,
+        buffer = BUFFER,
+        margin = f64::from(BUFFER) / f64::from(EXTENT),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

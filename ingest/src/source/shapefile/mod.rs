@@ -271,3 +271,94 @@ impl FeatureSource for ShapefileSource {
         Ok(())
     }
 }
+
+/// One record of a shapefile as [`read_shapefile`] gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapefileRecord {
+    /// The record's number in the file, from 1 (records deleted in the `.dbf` are skipped but
+    /// keep their numbers, so this is the feature number other tools show).
+    pub number: u64,
+    /// The attributes, decoded with the chosen text encoding; `Err` says which field cannot be
+    /// read and why.
+    pub properties: Result<serde_json::Map<String, serde_json::Value>, String>,
+    /// The geometry as GeoJSON in the file's own CRS (see [`ShapefileTable::prj`]); `Ok(None)`
+    /// for a Null shape; `Err` says why the shape cannot be read.
+    pub geometry: Result<Option<serde_json::Value>, String>,
+}
+
+/// A whole shapefile read into memory: for small files such as clue batches, where each
+/// record is judged on its own rather than streamed into a layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapefileTable {
+    /// The `.prj` text (identify it with [`crate::identify_wkt`]), if there is one.
+    pub prj: Option<String>,
+    /// The text encoding's name and how it was chosen (as for a layer's ingest).
+    pub encoding: (String, String),
+    pub records: Vec<ShapefileRecord>,
+}
+
+/// Reads every record of the shapefile `file` (the `.shp`, with its `.dbf`, `.prj` and
+/// `.cpg` beside it) with the same readers and the same choice of text encoding as a layer's
+/// ingest. Blocking. A record whose attributes or shape cannot be read is returned with the
+/// reason; only a file that cannot be read at all (no `.dbf`, a truncated header, `.shp` and
+/// `.dbf` of different lengths) is an error.
+pub fn read_shapefile(file: &Path, encoding: Option<&str>) -> Result<ShapefileTable, IngestError> {
+    let (mut source, _) = ShapefileSource::open(file, encoding)?;
+    let text_encoding = source.encoding.encoding;
+    let fields = source.dbf.fields.clone();
+    let mut rec = Vec::with_capacity(source.dbf.record_len);
+    let mut shape = Vec::new();
+    let mut records = Vec::new();
+    let mut number = 0u64;
+    loop {
+        let has_shape = source.shp.next_record(&mut shape)?;
+        let has_rec = source.dbf.next_record(&mut rec)?;
+        match (has_shape, has_rec) {
+            (false, false) => break,
+            (true, true) => {}
+            (s, _) => {
+                return Err(IngestError::Malformed {
+                    file: file.to_owned(),
+                    detail: format!(
+                        "the .shp holds {} records than the .dbf ({} records)",
+                        if s { "more" } else { "fewer" },
+                        source.dbf.records
+                    ),
+                });
+            }
+        }
+        number += 1;
+        if rec[0] == b'*' {
+            continue;
+        }
+        let mut buf = Vec::new();
+        let properties = match dbf::write_record(&mut buf, &fields, &rec, text_encoding) {
+            Ok(_) => serde_json::from_slice(&buf).map_err(|e| e.to_string()),
+            Err(p) => Err(format!("field {}: {}", p.field, p.problem)),
+        };
+        let mut out = Vec::new();
+        let geometry = shp::process(&shape, &mut geozero::geojson::GeoJsonWriter::new(&mut out))
+            .and_then(|()| {
+                if out.is_empty() {
+                    Ok(None)
+                } else {
+                    serde_json::from_slice(&out)
+                        .map(Some)
+                        .map_err(|e| format!("the shape gives no GeoJSON: {e}"))
+                }
+            });
+        records.push(ShapefileRecord {
+            number,
+            properties,
+            geometry,
+        });
+    }
+    Ok(ShapefileTable {
+        prj: source.prj.take(),
+        encoding: (
+            source.encoding.name().to_owned(),
+            source.encoding.source.clone(),
+        ),
+        records,
+    })
+}
