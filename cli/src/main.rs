@@ -10,6 +10,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc malloc (BENCHMARKS.md, "Tiles", "Soak"): under a tile soak glibc
+/// kept the memory of freed tile buffers pinned between long-lived cache entries, and the
+/// server's resident size grew to ten times the cache bound; mimalloc returns it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Onemap: one shared map of Shandan County's departments' layers.
 #[derive(Parser)]
 #[command(name = "onemap", version, about, long_about = None)]

@@ -55,7 +55,7 @@ pub async fn ingest(
         },
         None => match (opened.source.crs(), opened.source.wkt()) {
             (Some(crs), _) => crs,
-            (None, Some(wkt)) => crs::identify(client, &wkt, ".prj")
+            (None, Some(wkt)) => crs::identify(client, &wkt, &opened.source.wkt_origin())
                 .await
                 .map_err(|detail| IngestError::UnknownCrs {
                     file: req.path.clone(),

@@ -16,7 +16,14 @@ before(async () => {
 test('GET /health answers 200 with status ok', async () => {
   const res = await get('/health');
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { status: 'ok' });
+  const body = await res.json();
+  assert.equal(body.status, 'ok');
+  // The tile cache's totals (issue 8): numbers only, no layer named.
+  const memory = body.tile_cache.memory;
+  for (const k of ['entries', 'bytes', 'max_bytes', 'hits', 'misses']) {
+    assert.equal(typeof memory[k], 'number', k);
+  }
+  assert.ok(memory.bytes <= memory.max_bytes);
 });
 
 test('every layer in /api/layers carries the catalog fields', () => {

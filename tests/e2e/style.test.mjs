@@ -64,7 +64,9 @@ test('every catalog layer has style layers whose metadata, source and source-lay
     assert.ok(styled.length > 0, `catalog layer ${layer.id} has no style layer`);
     for (const sl of styled) {
       assert.equal(sl.source, layer.id, `${sl.id}: source`);
-      assert.equal(sl['source-layer'], layer.id, `${sl.id}: source-layer`);
+      // Names of areas (polygons that are not land use) come from their label points.
+      const labelPoints = sl.type === 'symbol' && layer.geometry_type === 'polygon' && !layer.class_field;
+      assert.equal(sl['source-layer'], labelPoints ? `${layer.id}_labels` : layer.id, `${sl.id}: source-layer`);
       assert.equal(sl.metadata[DEPT_KEY], layer.department, `${sl.id}: department metadata`);
     }
     const expectedIds = {

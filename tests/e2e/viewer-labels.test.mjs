@@ -45,8 +45,13 @@ test('village names are placed on the map in Chinese around a village', async ()
   const [lon, lat] = village.geometry.coordinates;
   await page.evaluate(([x, y]) => window.onemap.map.jumpTo({ center: [x, y], zoom: 13 }), [lon, lat]);
   await mapSettled(page);
-  const placed = await placedLabels('villages-label');
-  const names = new Set(placed.map((p) => p.name));
+  // Symbol placement can finish a few frames after the map's first idle: ask until it is
+  // there (or 10 s have passed, then fail with what was placed).
+  let names = new Set();
+  for (let i = 0; i < 40 && !names.has(village.properties.name); i += 1) {
+    if (i > 0) await page.waitForTimeout(250);
+    names = new Set((await placedLabels('villages-label')).map((p) => p.name));
+  }
   assert.ok(names.has(village.properties.name), `${village.properties.name} not placed; placed: ${[...names].join(', ')}`);
   // Every placed label is a real village of the layer, written in Chinese.
   const known = new Set(villages.features.map((f) => f.properties.name));
@@ -84,7 +89,14 @@ test('the browser has a local font with Chinese glyphs, so labels are no tofu bo
 });
 
 test('reserve zone names are placed at county zoom and follow the English switch', async () => {
-  await page.evaluate(() => window.onemap.map.jumpTo({ center: [101.15, 38.07], zoom: 9 }));
+  // Each zone is named once, at its label point (the core zone's is near 101.23°E 38.06°N), and
+  // point labels placed first may hide it: only the area names are shown here.
+  const pointLabels = await page.evaluate(() => window.onemap.map.getStyle().layers
+    .filter((l) => l.type === 'symbol' && !l['source-layer'].endsWith('_labels')).map((l) => l.id));
+  const showPoints = (v) => page.evaluate(({ ids, v }) => ids.forEach((id) => window.onemap.map
+    .setLayoutProperty(id, 'visibility', v ? 'visible' : 'none')), { ids: pointLabels, v });
+  await showPoints(false);
+  await page.evaluate(() => window.onemap.map.jumpTo({ center: [101.23, 38.06], zoom: 9 }));
   await mapSettled(page);
   const zones = await getJson('/api/layers/reserve_zones/features?limit=50');
   const placed = new Set((await placedLabels('reserve_zones-label')).map((p) => p.name));
@@ -103,6 +115,53 @@ test('reserve zone names are placed at county zoom and follow the English switch
   await page.locator('#lang-toggle').click();
   const back = await page.evaluate(() => window.onemap.map.getLayoutProperty('reserve_zones-label', 'text-field'));
   assert.deepEqual(back.slice(0, 2), ['coalesce', ['get', 'name']]);
+  await showPoints(true);
+});
+
+/** Placed labels of `layerId` as { name, id, coordinates }, one per placed symbol. */
+const placedPoints = (layerId) => page.evaluate((id) => window.onemap.map
+  .queryRenderedFeatures({ layers: [id] })
+  .map((f) => ({ name: f.properties.name, id: f.id, coordinates: f.geometry.coordinates })), layerId);
+
+/** name → how many times it is placed. */
+const countBy = (placed, key) => placed.reduce((m, p) => m.set(p[key], (m.get(p[key]) ?? 0) + 1), new Map());
+
+test('each reserve zone name is placed at most once per view at z10 and z12, from its label point', async () => {
+  // Named areas are labelled from the `{layer}_labels` points of their tiles, one point per feature.
+  const style = await page.evaluate(() => window.onemap.map.getStyle().layers);
+  const zoneLabel = style.find((l) => l.id === 'reserve_zones-label');
+  assert.equal(zoneLabel['source-layer'], 'reserve_zones_labels');
+  assert.equal(zoneLabel.maxzoom, undefined, 'zone names stop at some zoom');
+  const areaLabels = style.filter((l) => l.type === 'symbol' && l['source-layer']?.endsWith('_labels')).map((l) => l.id);
+
+  const zones = await getJson('/api/layers/reserve_zones/features?limit=50');
+  const names = new Set(zones.features.map((f) => f.properties.name));
+  await page.evaluate(() => window.onemap.map.jumpTo({ center: [101.15, 38.07], zoom: 10 }));
+  await mapSettled(page);
+  const z10 = await placedPoints('reserve_zones-label');
+  assert.ok(z10.length > 0, 'no zone name placed at z10');
+  for (const [name, n] of countBy(z10, 'name')) {
+    assert.ok(names.has(name), `label ${name} is no reserve zone`);
+    assert.equal(n, 1, `${name} placed ${n} times at z10`);
+  }
+  // Every other named area too: each feature's name at most once.
+  for (const id of areaLabels) {
+    for (const [fid, n] of countBy(await placedPoints(id), 'id')) assert.equal(n, 1, `${id}: feature ${fid} placed ${n} times at z10`);
+  }
+  writeArtifact('viewer-labels-zones-z10.png', await page.screenshot());
+
+  // At z12, centred on a zone's label point: still placed, still once.
+  const zone = z10.find((p) => p.name === '核心区') ?? z10[0];
+  await page.evaluate((c) => window.onemap.map.jumpTo({ center: c, zoom: 12 }), zone.coordinates);
+  await mapSettled(page);
+  const z12 = await placedPoints('reserve_zones-label');
+  const counts = countBy(z12, 'name');
+  assert.equal(counts.get(zone.name), 1, `${zone.name} placed ${counts.get(zone.name) ?? 0} times at z12`);
+  for (const [name, n] of counts) assert.equal(n, 1, `${name} placed ${n} times at z12`);
+  for (const id of areaLabels) {
+    for (const [fid, n] of countBy(await placedPoints(id), 'id')) assert.equal(n, 1, `${id}: feature ${fid} placed ${n} times at z12`);
+  }
+  writeArtifact('viewer-labels-zones-z12.png', await page.screenshot());
 });
 
 test('parcel numbers appear only at high zoom, each the parcel\'s TBBH', async () => {

@@ -388,3 +388,78 @@ test('a coordinating-office editor changes the assignment rules in the panel, a 
     await api('POST', '/api/logout', token);
   }
 });
+
+test('a coordinating-office editor adds a rule and deletes it in the panel, and the rules table follows the language switch', { skip }, async () => {
+  const { token } = await (await fetch(`${BASE}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(EDITOR),
+  })).json();
+  const original = (await api('GET', '/api/clues/rules', token)).rules;
+  const withoutIds = (rules) => rules.map(({ id, ...rule }) => rule);
+  const note = `e2e rule ${run}`;
+  const { page, context, problems } = await openViewer(browser);
+  try {
+    await signIn(page, EDITOR);
+    await page.locator('#ledger > summary').click();
+    await page.locator('#clue-rules > summary').click();
+    await page.waitForSelector('#clue-rules table.clue-rules-table');
+    const rows = page.locator('#clue-rules tbody tr');
+    assert.equal(await rows.count(), original.length);
+    const grazing = original.findIndex((r) => r.activity === 'grazing');
+    assert.ok(grazing >= 0);
+
+    // The language switch draws the table again in English, and back in Chinese.
+    await page.locator('#lang-toggle').click();
+    assert.equal(await page.locator('#clue-rules > summary').textContent(), 'Assignment rules');
+    assert.deepEqual(await page.locator('#clue-rules thead th').allTextContents(), ['Activity', 'In reserve only', 'Lead', 'Responsible', 'Action']);
+    assert.equal(await rows.nth(grazing).locator('.clue-rule-activity').textContent(), 'Grazing');
+    assert.equal(await page.locator('#clue-rules .clue-rule-add').textContent(), 'Add rule');
+    assert.equal(await page.locator('#clue-rules .clue-rules-save').textContent(), 'Save rules');
+    await page.locator('#lang-toggle').click();
+    assert.equal(await page.locator('#clue-rules > summary').textContent(), '分办规则');
+    assert.equal(await rows.nth(grazing).locator('.clue-rule-activity').textContent(), '放牧');
+    assert.equal(await rows.count(), original.length);
+
+    // A rule naming no department is refused in the page, before any request.
+    await page.selectOption('#clue-rule-new-activity', 'hydropower');
+    await page.locator('#clue-rules .clue-rule-add').click();
+    assert.match(await page.locator('#clue-rules .clue-error').textContent(), /牵头或责任单位/);
+    assert.equal(await rows.count(), original.length);
+
+    // Add: hydropower in the reserve to water, natural resources and forestry; saved with the table.
+    await page.check('#clue-rule-new-reserve');
+    await page.fill('#clue-rule-new-lead', 'sw');
+    await page.fill('#clue-rule-new-responsible', 'zrzy, lcj');
+    await page.fill('#clue-rule-new-note', note);
+    await page.locator('#clue-rules .clue-rule-add').click();
+    assert.equal(await rows.count(), original.length + 1);
+    assert.equal(await page.locator('#clue-rules .clue-rules-status').textContent(), '有未保存的修改');
+    assert.equal((await api('GET', '/api/clues/rules', token)).rules.length, original.length, 'saved before Save');
+    await page.locator('#clue-rules .clue-rules-save').click();
+    await page.evaluate(() => window.onemap.ledger.rulesReady);
+    assert.match(await page.locator('#clue-rules .clue-rules-status').textContent(), /已保存；\d+ 条待核查线索已重新分办/);
+    let rules = (await api('GET', '/api/clues/rules', token)).rules;
+    assert.equal(rules.length, original.length + 1);
+    assert.deepEqual(withoutIds(rules.slice(0, original.length)), withoutIds(original));
+    assert.deepEqual(withoutIds([rules.at(-1)])[0],
+      { activity: 'hydropower', in_reserve_only: true, lead: 'sw', responsible: ['zrzy', 'lcj'], note });
+    writeArtifact('viewer-ledger-rule-added.png', await page.screenshot());
+
+    // Delete it again (its row is the one with our note): the table is the original once saved.
+    const ours = rows.filter({ hasText: note });
+    assert.equal(await ours.count(), 1);
+    await ours.locator('.clue-rule-delete').click();
+    assert.equal(await rows.count(), original.length);
+    await page.locator('#clue-rules .clue-rules-save').click();
+    await page.evaluate(() => window.onemap.ledger.rulesReady);
+    rules = (await api('GET', '/api/clues/rules', token)).rules;
+    assert.deepEqual(withoutIds(rules), withoutIds(original));
+    assert.equal(await rows.filter({ hasText: note }).count(), 0);
+    assert.deepEqual(problems.pageErrors, []);
+    assert.deepEqual(problems.failedRequests, []);
+  } finally {
+    await context.close();
+    // The demo is shared with the other tests: the rules as they were.
+    await rulesPut(token, original);
+    await api('POST', '/api/logout', token);
+  }
+});

@@ -1,5 +1,6 @@
 //! The stored Web-Mercator copy and geodesic area of every feature (`geom_3857`, `area_m2`):
-//! computed in the client for geographic files (EPSG:4326, 4490), by the partition's trigger
+//! computed in the client for geographic files (EPSG:4326, 4490) and the CGCS2000 Gauss-Krüger
+//! zones (EPSG:4513–4554; see also tests/tests/ingest_formats3.rs), by the partition's trigger
 //! for the others, they must be what PostGIS's own expressions give, on the real fixtures.
 
 mod helpers;
@@ -115,13 +116,20 @@ async fn geographic_files_are_derived_without_asking_the_server() {
         ("p4326", "ingest/shandan_parcels_4326.geojson"),
         ("p4490", "ingest/shandan_parcels_4490.geojson"),
         ("wilderness", "ingest/us_wilderness.geojson"),
+        ("p4522", "ingest/shandan_parcels_4522.gpkg"),
+        ("p4543", "ingest/shandan_parcels_4543.gpkg"),
     ] {
         let (_, a) = loaded(&mut client, &request(fixture(file), layer, None)).await;
         assert_eq!(a.missing, 0, "{file}");
     }
+    // Other projected CRSs (here EPSG:2263) are the server's.
     let err = ingest(
         &mut client,
-        &request(fixture("ingest/shandan_parcels_4543.gpkg"), "p4543", None),
+        &request(
+            fixture("external/nyc_boroughs_epsg2263/nybb_16a.zip"),
+            "boroughs",
+            None,
+        ),
     )
     .await
     .unwrap_err();

@@ -100,10 +100,12 @@ fn label_layer(layer: &Layer, base: Value) -> Value {
         ),
     };
     label["minzoom"] = json!(minzoom);
-    // A polygon is labelled once per tile it touches: past zoom 11 (tiles under ~20 km) the
-    // names of large areas would repeat every few centimetres of screen.
+    // MapLibre labels a polygon once per tile piece, so a large area's name would repeat on
+    // every tile it touches. Named areas are labelled instead from their label points: the
+    // tile that holds a feature's point on surface carries it in `{layer}_labels` (see
+    // tiles/sql.rs), so each area is named once per view, at every zoom.
     if layer.geometry_type == "polygon" && !layer.is_land_use() {
-        label["maxzoom"] = json!(12);
+        label["source-layer"] = json!(format!("{}_labels", layer.id));
     }
     label["layout"] = layout;
     label["paint"] = halo;

@@ -18,6 +18,7 @@
 
 pub mod adhoc;
 mod error;
+pub mod export;
 pub mod gpkg;
 pub mod precompute;
 pub mod query;

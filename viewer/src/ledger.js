@@ -355,11 +355,66 @@ export function createLedger({ map, section, auth }) {
   const codes = (text) => text.split(/[,，\s]+/).filter(Boolean);
   const ruleActivity = (a) => (a === '*' ? tr('任何活动', 'Any activity') : activityName(a));
 
-  /** The rules table: inputs for the departments when `editable`, plain text otherwise. */
-  function renderRules({ rules, editable }) {
+  // The rules as shown: the server's table, with the editor's unsaved edits, additions and
+  // deletions (`dirty`) until Save puts the whole table.
+  let rulesView = null;
+
+  /** Reads the department inputs back into the shown rules (before re-rendering or saving). */
+  function collectRules() {
+    const table = rulesBox.querySelector('table.clue-rules-table');
+    if (!rulesView?.editable || !table) return;
+    rulesView.rules = rulesView.rules.map((rule, i) => {
+      const input = (key) => table.querySelector(`input[name="${key}"][data-rule="${i}"]`);
+      if (!input('lead') || !input('responsible')) return rule;
+      return { ...rule, lead: input('lead').value.trim() || null, responsible: codes(input('responsible').value.trim()) };
+    });
+  }
+
+  /** The form adding a rule to the table (saved with the table). */
+  function addRuleForm(error) {
+    const activity = el('select', { id: 'clue-rule-new-activity' },
+      ...['*', ...Object.keys(ACTIVITIES)].map((a) => el('option', { value: a, textContent: ruleActivity(a) })));
+    const reserve = el('input', { id: 'clue-rule-new-reserve', type: 'checkbox' });
+    const lead = el('input', { id: 'clue-rule-new-lead', type: 'text', size: 6 });
+    const responsible = el('input', { id: 'clue-rule-new-responsible', type: 'text', size: 10 });
+    const note = el('input', { id: 'clue-rule-new-note', type: 'text', size: 14, maxLength: 500 });
+    const add = el('button', { type: 'button', className: 'clue-rule-add', textContent: tr('添加规则', 'Add rule') });
+    add.addEventListener('click', () => {
+      error.textContent = '';
+      const rule = {
+        activity: activity.value,
+        in_reserve_only: reserve.checked,
+        lead: lead.value.trim() || null,
+        responsible: codes(responsible.value.trim()),
+        note: note.value.trim(),
+      };
+      if (!rule.lead && rule.responsible.length === 0) {
+        error.textContent = tr('新规则需填写牵头或责任单位', 'A new rule needs a lead or a responsible department');
+        lead.focus();
+        return;
+      }
+      collectRules();
+      rulesView.rules = [...rulesView.rules, rule];
+      rulesView.dirty = true;
+      renderRules(rulesView);
+      rulesBox.querySelector('.clue-rule-add')?.focus();
+    });
+    const field = (input, zh, en) => el('label', { className: 'clue-rule-field' }, `${tr(zh, en)} `, input);
+    return el('fieldset', { className: 'clue-rule-new' },
+      el('legend', { textContent: tr('新增规则', 'New rule') }),
+      field(activity, '疑似类型', 'Activity'), field(reserve, '仅保护区内', 'In reserve only'),
+      field(lead, '牵头单位', 'Lead'), field(responsible, '责任单位', 'Responsible'),
+      field(note, '备注', 'Note'), add);
+  }
+
+  /** The rules table: inputs for the departments, a delete button per rule and a form adding
+   * one when `editable`, plain text otherwise. Drawn again in the other language on the switch. */
+  function renderRules(view) {
+    const { rules, editable } = view;
+    rulesView = { rules: [...rules], editable: Boolean(editable), dirty: Boolean(view.dirty) };
     const head = el('tr', {}, ...[
       tr('疑似类型', 'Activity'), tr('仅保护区内', 'In reserve only'), tr('牵头单位', 'Lead'),
-      tr('责任单位', 'Responsible'),
+      tr('责任单位', 'Responsible'), ...(editable ? [tr('操作', 'Action')] : []),
     ].map((t) => el('th', { scope: 'col', textContent: t })));
     const cell = (rule, i, key, value) => {
       if (!editable) return el('td', { textContent: value });
@@ -368,24 +423,44 @@ export function createLedger({ map, section, auth }) {
       input.dataset.rule = String(i);
       return el('td', {}, input);
     };
+    const remove = (rule, i) => {
+      const b = el('button', {
+        type: 'button', className: 'clue-rule-delete', textContent: tr('删除', 'Delete'),
+        ariaLabel: `${tr('删除规则', 'Delete rule')}: ${ruleActivity(rule.activity)}`,
+      });
+      b.dataset.rule = String(i);
+      b.addEventListener('click', () => {
+        collectRules();
+        rulesView.rules = rulesView.rules.filter((_, j) => j !== i);
+        rulesView.dirty = true;
+        renderRules(rulesView);
+        const next = rulesBox.querySelector(`.clue-rule-delete[data-rule="${Math.min(i, rulesView.rules.length - 1)}"]`);
+        (next ?? rulesBox.querySelector('.clue-rule-add'))?.focus();
+      });
+      return el('td', {}, b);
+    };
     const body = rules.map((rule, i) => {
       const tr_ = el('tr', {},
         el('th', { scope: 'row' }, el('span', { className: 'clue-rule-activity', textContent: ruleActivity(rule.activity) }),
           rule.note ? el('small', { className: 'clue-rule-note', textContent: rule.note }) : null),
         el('td', { textContent: rule.in_reserve_only ? tr('是', 'yes') : '' }),
         cell(rule, i, 'lead', rule.lead ?? ''),
-        cell(rule, i, 'responsible', (rule.responsible ?? []).join(', ')));
+        cell(rule, i, 'responsible', (rule.responsible ?? []).join(', ')),
+        editable ? remove(rule, i) : null);
       tr_.dataset.activity = rule.activity;
       return tr_;
     });
     const table = el('table', { className: 'clue-rules-table' }, el('thead', {}, head), el('tbody', {}, ...body));
-    const parts = [rulesBox.querySelector('summary'), table];
+    const summary = rulesBox.querySelector('summary');
+    summary.textContent = tr('分办规则', 'Assignment rules');
+    const parts = [summary, table];
     if (editable) {
       const save = el('button', { type: 'button', className: 'clue-rules-save', textContent: tr('保存规则', 'Save rules') });
       const note = el('span', { className: 'clue-rules-status', role: 'status' });
+      if (rulesView.dirty) note.textContent = tr('有未保存的修改', 'Unsaved changes');
       const error = el('p', { className: 'clue-error', role: 'alert' });
-      save.addEventListener('click', () => { ctl.rulesReady = saveRules(rules, table, save, note, error); });
-      parts.push(el('p', {}, save, ' ', note), error);
+      save.addEventListener('click', () => { ctl.rulesReady = saveRules(save, note, error); });
+      parts.push(addRuleForm(error), el('p', {}, save, ' ', note), error);
     } else {
       parts.push(el('p', { className: 'status', textContent: tr('仅协调办公室编辑和管理员可修改。', 'Only editors of the coordinating office and admins change them.') }));
     }
@@ -397,26 +472,25 @@ export function createLedger({ map, section, auth }) {
     try {
       renderRules(await getJson('/api/clues/rules'));
     } catch (err) {
+      rulesView = null;
       rulesBox.replaceChildren(rulesBox.querySelector('summary'),
         el('p', { className: 'clue-error', role: 'alert', textContent: err.message }));
     }
   }
 
-  /** Puts the whole table with the departments as edited; shows what the server did. */
-  async function saveRules(rules, table, save, note, error) {
+  /** Puts the whole table as shown (edits, additions, deletions); shows what the server did. */
+  async function saveRules(save, note, error) {
     error.textContent = '';
     note.textContent = '';
     save.disabled = true;
-    const edited = rules.map((rule, i) => {
-      const value = (key) => table.querySelector(`input[name="${key}"][data-rule="${i}"]`).value.trim();
-      return {
-        activity: rule.activity,
-        in_reserve_only: rule.in_reserve_only,
-        lead: value('lead') || null,
-        responsible: codes(value('responsible')),
-        note: rule.note ?? '',
-      };
-    });
+    collectRules();
+    const edited = rulesView.rules.map((rule) => ({
+      activity: rule.activity,
+      in_reserve_only: rule.in_reserve_only,
+      lead: rule.lead || null,
+      responsible: rule.responsible ?? [],
+      note: rule.note ?? '',
+    }));
     try {
       const res = await apiFetch('/api/clues/rules', {
         method: 'PUT',
@@ -440,7 +514,11 @@ export function createLedger({ map, section, auth }) {
   fillStatuses();
   statusSelect.addEventListener('change', () => { ctl.filter.status = statusSelect.value; ctl.ready = load(); });
   overdueBox.addEventListener('change', () => { ctl.filter.overdue = overdueBox.checked; ctl.ready = load(); });
-  onLangChange(() => { fillStatuses(); if (ctl.clues) render(); });
+  onLangChange(() => {
+    fillStatuses();
+    if (ctl.clues) render();
+    if (rulesView) { collectRules(); renderRules(rulesView); }
+  });
 
   ctl.ready = auth.ready.then(() => {
     if (!auth.user) {

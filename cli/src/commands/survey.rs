@@ -63,7 +63,10 @@ pub async fn run(ctx: &super::Context, args: SurveyArgs) -> anyhow::Result<()> {
         ingested_by: who.clone(),
     };
     let report = super::with_database(ctx, async |db| {
-        let mut client = db.connect().await?;
+        // Survey years publish with ingest's own role, onemap_writer, like `onemap ingest` and
+        // the job workers (a partition of onemap.features can only be attached by its owner).
+        let url = onemap_jobs::worker_url(db.url()).await?;
+        let mut client = onemap_schemas::database::connect(&url).await?;
         // The CLI acts as the trusted local operator; each publication is audited.
         let acting = onemap_access::Acting::operator(who.clone());
         let report = survey::sync(&mut client, &req, async |client, ingest_req| {

@@ -113,20 +113,6 @@ fn report_repair(path: Option<&std::path::Path>, zone: &onemap_trends::AdHocZone
     }
 }
 
-/// The layers that place each change parcel, where they exist.
-fn places<'a>(catalog: &'a Catalog, who: &Principal) -> onemap_trends::Places<'a> {
-    let polygons = |id: &str| {
-        catalog
-            .layer(who, id)
-            .filter(|l| l.geometry_type == "polygon" && !l.is_land_use())
-    };
-    onemap_trends::Places {
-        reserve_zones: polygons("reserve_zones"),
-        stations: polygons("station_jurisdictions"),
-        villages: catalog.layer(who, "villages"),
-    }
-}
-
 pub async fn run_changes(ctx: &super::Context, args: ChangesArgs) -> anyhow::Result<()> {
     if args.format == ChangesFormat::Gpkg && args.output.is_none() {
         anyhow::bail!("--format gpkg writes a file: name it with --output FILE");
@@ -156,7 +142,7 @@ pub async fn run_changes(ctx: &super::Context, args: ChangesArgs) -> anyhow::Res
         };
         let options = onemap_trends::ChangesOptions {
             adhoc: adhoc.as_ref(),
-            places: places(&catalog, &who),
+            places: onemap_trends::Places::visible_to(&catalog, &who),
             wkb: args.format == ChangesFormat::Gpkg,
         };
         let changes = onemap_trends::changes_with(&mut client, &query, &options).await?;
@@ -179,60 +165,8 @@ pub async fn run_changes(ctx: &super::Context, args: ChangesArgs) -> anyhow::Res
                 );
                 return Ok(());
             }
-            ChangesFormat::Csv => {
-                let mut out = String::from(
-                    "from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt,zone,\
-                     zone_kind,village_code,village,station,station_code\n",
-                );
-                let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or_default());
-                for p in &changes.parcels {
-                    out.push_str(&format!(
-                        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-                        changes.from,
-                        changes.to,
-                        csv_field(&p.from_class),
-                        csv_field(&p.to_class),
-                        p.area_m2,
-                        p.from_fid,
-                        p.to_fid,
-                        csv_field(&p.wkt),
-                        opt(&p.zone),
-                        opt(&p.zone_kind),
-                        opt(&p.village_code),
-                        opt(&p.village_name),
-                        opt(&p.station),
-                        opt(&p.station_code),
-                    ));
-                }
-                out
-            }
-            ChangesFormat::Geojson => {
-                let features: Vec<serde_json::Value> = changes
-                    .parcels
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "type": "Feature",
-                            "properties": {
-                                "from_year": changes.from, "to_year": changes.to,
-                                "from_class": p.from_class, "to_class": p.to_class,
-                                "area_m2": p.area_m2, "from_fid": p.from_fid, "to_fid": p.to_fid,
-                                "zone": p.zone, "zone_kind": p.zone_kind,
-                                "village_code": p.village_code, "village": p.village_name,
-                                "station": p.station, "station_code": p.station_code,
-                            },
-                            "geometry": p.geometry,
-                        })
-                    })
-                    .collect();
-                let mut text = serde_json::json!({
-                    "type": "FeatureCollection", "from": changes.from, "to": changes.to,
-                    "features": features,
-                })
-                .to_string();
-                text.push('\n');
-                text
-            }
+            ChangesFormat::Csv => changes.to_csv(),
+            ChangesFormat::Geojson => format!("{}\n", changes.to_geojson()),
         };
         match &args.output {
             Some(path) => {
@@ -243,14 +177,6 @@ pub async fn run_changes(ctx: &super::Context, args: ChangesArgs) -> anyhow::Res
         Ok(())
     })
     .await
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -286,10 +212,7 @@ pub async fn run(ctx: &super::Context, args: TrendsArgs) -> anyhow::Result<()> {
                     None => onemap_trends::area_series(&mut client, &query).await?,
                 };
                 if q.format == Format::Csv {
-                    println!("year,class,area_m2");
-                    for p in &series.series {
-                        println!("{},{},{}", p.year, p.class, p.area_m2);
-                    }
+                    print!("{}", series.to_csv());
                 } else {
                     println!("{}", serde_json::to_string_pretty(&series)?);
                 }
@@ -307,13 +230,7 @@ pub async fn run(ctx: &super::Context, args: TrendsArgs) -> anyhow::Result<()> {
                     None => onemap_trends::transitions(&mut client, &query).await?,
                 };
                 if q.format == Format::Csv {
-                    println!("from_year,to_year,from_class,to_class,area_m2");
-                    for c in &m.cells {
-                        println!(
-                            "{},{},{},{},{}",
-                            m.from, m.to, c.from_class, c.to_class, c.area_m2
-                        );
-                    }
+                    print!("{}", m.to_csv());
                 } else {
                     println!("{}", serde_json::to_string_pretty(&m)?);
                 }

@@ -2,8 +2,12 @@
 //! tiles are cut from) and `area_m2` (the geodesic area on the WGS 84 ellipsoid), computed in
 //! the client on worker threads instead of by the server row after row during the COPY.
 //!
-//! Only for geographic coordinates whose datum is WGS 84 for PROJ's purposes: EPSG:4326 and
-//! EPSG:4490 (CGCS2000, which PROJ maps to WGS 84 with a null transformation). Everything else,
+//! Only for coordinates whose datum is WGS 84 for PROJ's purposes: EPSG:4326, EPSG:4490
+//! (CGCS2000, which PROJ maps to WGS 84 with a null transformation) and the CGCS2000 3-degree
+//! Gauss-Krüger zones EPSG:4513–4554, brought to longitude and latitude first by the inverse
+//! transverse Mercator PROJ uses for them ([`GaussKruger`]: Poder/Engsager, 6th-order Krüger
+//! series on the CGCS2000 ellipsoid, as PROJ's `tmerc` with `tmerc_default_algo =
+//! poder_engsager`). Everything else,
 //! and any geometry outside the domain where the client's result is the server's (latitudes
 //! beyond Web Mercator's ±85.0511287798°, longitudes at or beyond ±180°), is left NULL and
 //! filled by the partition's trigger (`onemap.features_derive`, migration V12), so the stored
@@ -25,7 +29,7 @@ use geographiclib_rs::{Geodesic, PolygonArea, Winding};
 
 /// The SRIDs whose derivatives the client computes.
 pub fn client_derives(srid: i32) -> bool {
-    matches!(srid, 4326 | 4490)
+    matches!(srid, 4326 | 4490) || GaussKruger::of(srid).is_some()
 }
 
 /// Web Mercator's latitude limit, as `onemap.features_derive` clips to it.
@@ -48,6 +52,10 @@ pub struct Deriver {
     polygons: usize,
     rings: usize,
     rings_simple: bool,
+    /// The Gauss-Krüger zone of the current geometry's SRID (`None`: longitude, latitude).
+    grid: Option<GaussKruger>,
+    /// The SRID `grid` was made for.
+    grid_srid: i32,
 }
 
 impl Default for Deriver {
@@ -126,6 +134,8 @@ impl Deriver {
             polygons: 0,
             rings: 0,
             rings_simple: true,
+            grid: None,
+            grid_srid: 4326,
         }
     }
 
@@ -236,8 +246,17 @@ impl Deriver {
         let typ = r.le_u32().map_err(Err)?;
         let kind = typ & !EWKB_SRID_FLAG;
         if typ & EWKB_SRID_FLAG != 0 {
-            r.take(4).map_err(Err)?;
+            let srid = i32::from_le_bytes(r.take(4).map_err(Err)?.try_into().expect("4 bytes"));
+            if outer && srid != self.grid_srid {
+                self.grid = match srid {
+                    4326 | 4490 => None,
+                    // Not ours to derive: the server does it.
+                    _ => Some(GaussKruger::of(srid).ok_or(Ok(OutOfDomain))?),
+                };
+                self.grid_srid = srid;
+            }
         }
+        let grid = self.grid.as_ref();
         self.mercator.push(1);
         if outer {
             self.mercator
@@ -247,10 +266,10 @@ impl Deriver {
             self.mercator.extend_from_slice(&kind.to_le_bytes());
         }
         match kind {
-            1 => points(&mut self.mercator, r, 1, None)?,
+            1 => points(&mut self.mercator, r, 1, grid, None)?,
             2 => {
                 let n = count(&mut self.mercator, r)?;
-                points(&mut self.mercator, r, n, None)?;
+                points(&mut self.mercator, r, n, grid, None)?;
             }
             3 => {
                 self.polygons += 1;
@@ -259,7 +278,13 @@ impl Deriver {
                     let n = count(&mut self.mercator, r)?;
                     let mut ring = PolygonArea::new(&self.geod, Winding::CounterClockwise);
                     self.ring.clear();
-                    points(&mut self.mercator, r, n, Some((&mut ring, &mut self.ring)))?;
+                    points(
+                        &mut self.mercator,
+                        r,
+                        n,
+                        grid,
+                        Some((&mut ring, &mut self.ring)),
+                    )?;
                     self.rings += 1;
                     if self.rings == 1 && self.polygons == 1 {
                         self.rings_simple &= certainly_simple_ring(&self.ring);
@@ -300,16 +325,22 @@ fn count(out: &mut Vec<u8>, r: &mut Reader<'_>) -> Result<usize, Result<OutOfDom
 }
 
 /// Copies `n` positions, transformed, into `out`; adds all but the last to `ring` when given
-/// (the last closes the ring).
+/// (the last closes the ring), with the positions as stored. `grid`: the positions are
+/// Gauss-Krüger grid coordinates, else longitude and latitude.
 fn points(
     out: &mut Vec<u8>,
     r: &mut Reader<'_>,
     n: usize,
+    grid: Option<&GaussKruger>,
     mut ring: Option<(&mut PolygonArea<'_>, &mut Vec<(f64, f64)>)>,
 ) -> Result<(), Result<OutOfDomain, Malformed>> {
     for i in 0..n {
-        let lon = r.le_f64().map_err(Err)?;
-        let lat = r.le_f64().map_err(Err)?;
+        let x = r.le_f64().map_err(Err)?;
+        let y = r.le_f64().map_err(Err)?;
+        let (lon, lat) = match grid {
+            None => (x, y),
+            Some(g) => g.inverse(x, y).ok_or(Ok(OutOfDomain))?,
+        };
         // Inside the clip box (strictly, so the server's clip would return the geometry
         // unchanged) and inside geography's range.
         if !(lon > -180.0 && lon < 180.0 && lat > -MAX_LAT && lat < MAX_LAT) {
@@ -322,7 +353,7 @@ fn points(
             if i + 1 < n {
                 area.add_point(lat, lon);
             }
-            positions.push((lon, lat));
+            positions.push((x, y));
         }
     }
     Ok(())
@@ -394,6 +425,172 @@ fn certainly_simple_ring(ring: &[(f64, f64)]) -> bool {
         }
     }
     true
+}
+
+/// A CGCS2000 3-degree Gauss-Krüger zone (EPSG:4513–4554) and its inverse: grid easting and
+/// northing to longitude and latitude in degrees, computed as PROJ 9 computes them (the
+/// Poder/Engsager "exact" transverse Mercator of its `tmerc.cpp`: Krüger's n-series to the
+/// 6th order, Clenshaw summation, the same operations in the same order), so the results are
+/// PostGIS's `ST_Transform(geom, 4326)` to the last bits that matter.
+#[derive(Debug, Clone)]
+pub struct GaussKruger {
+    /// Central meridian (radians) and false easting (m).
+    lam0: f64,
+    x0: f64,
+    /// Normalised meridian quadrant; ell. N, E -> sph. N, E; Gaussian -> geodetic latitude.
+    qn: f64,
+    utg: [f64; 6],
+    cgb: [f64; 6],
+}
+
+/// The CGCS2000 ellipsoid (GRS 1980's parameters): semi-major axis and inverse flattening.
+const CGCS2000_A: f64 = 6_378_137.0;
+const CGCS2000_RF: f64 = 298.257_222_101;
+
+impl GaussKruger {
+    /// The zone of `srid`: EPSG:4513–4533 are zones 25–45 with the zone number in the easting
+    /// (central meridian 3 × zone, false easting zone × 10⁶ + 500 000), EPSG:4534–4554 the
+    /// central meridians 75°E–135°E (false easting 500 000). Scale 1, origin on the equator.
+    pub fn of(srid: i32) -> Option<Self> {
+        let (cm, x0) = match srid {
+            4513..=4533 => {
+                let zone = srid - 4488;
+                (3 * zone, f64::from(zone) * 1e6 + 500_000.0)
+            }
+            4534..=4554 => (75 + 3 * (srid - 4534), 500_000.0),
+            _ => return None,
+        };
+        // As PROJ's ellipsoid set-up: es from the flattening, n from the angular eccentricity.
+        let f = 1.0 / CGCS2000_RF;
+        let es = 2.0 * f - f * f;
+        let n = (es.sqrt().asin() / 2.0).tan().powi(2);
+        let k0 = 1.0;
+        let mut np = n * n;
+        let cgb = {
+            let mut c = [0.0; 6];
+            c[0] = n
+                * (2.0
+                    + n * (-2.0 / 3.0
+                        + n * (-2.0
+                            + n * (116.0 / 45.0 + n * (26.0 / 45.0 + n * (-2854.0 / 675.0))))));
+            c[1] = np
+                * (7.0 / 3.0
+                    + n * (-8.0 / 5.0
+                        + n * (-227.0 / 45.0 + n * (2704.0 / 315.0 + n * (2323.0 / 945.0)))));
+            np *= n;
+            c[2] = np
+                * (56.0 / 15.0
+                    + n * (-136.0 / 35.0 + n * (-1262.0 / 105.0 + n * (73814.0 / 2835.0))));
+            np *= n;
+            c[3] = np * (4279.0 / 630.0 + n * (-332.0 / 35.0 + n * (-399572.0 / 14175.0)));
+            np *= n;
+            c[4] = np * (4174.0 / 315.0 + n * (-144838.0 / 6237.0));
+            np *= n;
+            c[5] = np * (601676.0 / 22275.0);
+            c
+        };
+        np = n * n;
+        let qn = k0 / (1.0 + n) * (1.0 + np * (1.0 / 4.0 + np * (1.0 / 64.0 + np / 256.0)));
+        let mut utg = [0.0; 6];
+        utg[0] = n
+            * (-0.5
+                + n * (2.0 / 3.0
+                    + n * (-37.0 / 96.0
+                        + n * (1.0 / 360.0 + n * (81.0 / 512.0 + n * (-96199.0 / 604800.0))))));
+        utg[1] = np
+            * (-1.0 / 48.0
+                + n * (-1.0 / 15.0
+                    + n * (437.0 / 1440.0 + n * (-46.0 / 105.0 + n * (1118711.0 / 3870720.0)))));
+        np *= n;
+        utg[2] = np
+            * (-17.0 / 480.0 + n * (37.0 / 840.0 + n * (209.0 / 4480.0 + n * (-5569.0 / 90720.0))));
+        np *= n;
+        utg[3] = np * (-4397.0 / 161280.0 + n * (11.0 / 504.0 + n * (830251.0 / 7257600.0)));
+        np *= n;
+        utg[4] = np * (-4583.0 / 161280.0 + n * (108847.0 / 3991680.0));
+        np *= n;
+        utg[5] = np * (-20648693.0 / 638668800.0);
+        Some(Self {
+            lam0: f64::from(cm).to_radians(),
+            x0,
+            qn,
+            utg,
+            cgb,
+        })
+    }
+
+    /// Longitude and latitude (degrees) of grid position (`x` easting, `y` northing, metres);
+    /// `None` outside the projection's domain (PROJ's 150° limit).
+    pub fn inverse(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let ra = 1.0 / CGCS2000_A;
+        // De-offset and de-scale (false northing 0; Zb is 0 for an origin on the equator).
+        let xn = (x - self.x0) * ra;
+        let yn = y * ra;
+        let mut cn = yn / self.qn;
+        let mut ce = xn / self.qn;
+        if ce.is_nan() || ce.abs() > 2.623_395_162_778 {
+            return None;
+        }
+        let sin_arg_r = (2.0 * cn).sin();
+        let cos_arg_r = (2.0 * cn).cos();
+        let exp_2_ce = (2.0 * ce).exp();
+        let half_inv_exp_2_ce = 0.5 / exp_2_ce;
+        let sinh_arg_i = 0.5 * exp_2_ce - half_inv_exp_2_ce;
+        let cosh_arg_i = 0.5 * exp_2_ce + half_inv_exp_2_ce;
+        let (dcn, dce) = clenshaw_complex(&self.utg, sin_arg_r, cos_arg_r, sinh_arg_i, cosh_arg_i);
+        cn += dcn;
+        ce += dce;
+        let sin_cn = cn.sin();
+        let cos_cn = cn.cos();
+        let sinh_ce = ce.sinh();
+        ce = sinh_ce.atan2(cos_cn);
+        let modulus_ce = sinh_ce.hypot(cos_cn);
+        cn = sin_cn.atan2(modulus_ce);
+        let tmp = 2.0 * modulus_ce / (sinh_ce * sinh_ce + 1.0);
+        let sin_2_cn = sin_cn * tmp;
+        let cos_2_cn = tmp * modulus_ce - 1.0;
+        let phi = gauss_to_geodetic(&self.cgb, cn, cos_2_cn, sin_2_cn);
+        let lam = ce + self.lam0;
+        let (lon, lat) = (lam.to_degrees(), phi.to_degrees());
+        (lon.is_finite() && lat.is_finite()).then_some((lon, lat))
+    }
+}
+
+/// PROJ's `gatg`: `b` plus the Clenshaw sum of the sine series `p` at 2b.
+fn gauss_to_geodetic(p: &[f64; 6], b: f64, cos_2b: f64, sin_2b: f64) -> f64 {
+    let two_cos_2b = 2.0 * cos_2b;
+    let mut h = 0.0;
+    let mut h2 = 0.0;
+    let mut h1 = p[5];
+    for &c in p[..5].iter().rev() {
+        h = -h2 + two_cos_2b * h1 + c;
+        h2 = h1;
+        h1 = h;
+    }
+    b + h * sin_2b
+}
+
+/// PROJ's `clenS`: the complex Clenshaw sum of the series `a`; returns (real, imaginary).
+fn clenshaw_complex(
+    a: &[f64; 6],
+    sin_arg_r: f64,
+    cos_arg_r: f64,
+    sinh_arg_i: f64,
+    cosh_arg_i: f64,
+) -> (f64, f64) {
+    let r = 2.0 * cos_arg_r * cosh_arg_i;
+    let i = -2.0 * sin_arg_r * sinh_arg_i;
+    let (mut hr, mut hr1, mut hi, mut hi1) = (a[5], 0.0, 0.0, 0.0);
+    for &c in a[..5].iter().rev() {
+        let (hr2, hi2) = (hr1, hi1);
+        hr1 = hr;
+        hi1 = hi;
+        hr = -hr2 + r * hr1 - i * hi1 + c;
+        hi = -hi2 + i * hr1 + r * hi1;
+    }
+    let r = sin_arg_r * cosh_arg_i;
+    let i = cos_arg_r * sinh_arg_i;
+    (r * hr - i * hi, r * hi + i * hr)
 }
 
 /// EPSG:3857 from longitude and latitude in degrees, as PROJ's `webmerc` (spherical Mercator

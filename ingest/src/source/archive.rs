@@ -204,6 +204,10 @@ impl FeatureSource for ArchiveSource {
         self.inner.wkt()
     }
 
+    fn wkt_origin(&self) -> String {
+        self.inner.wkt_origin()
+    }
+
     fn encoding(&self) -> Option<(String, String)> {
         self.inner.encoding()
     }

@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 use encoding_rs::Encoding;
 use geozero::GeozeroGeometry;
 
+use super::curves::Linearise;
 use super::text_encoding::{self, TextEncoding};
-use super::{Crs, FeatureSource};
+use super::{curve_wkt, Crs, FeatureSource};
 use crate::sink::{EwkbEncoder, RowSink};
 use crate::IngestError;
 
@@ -432,6 +433,8 @@ impl FeatureSource for CsvSource {
         let encoding = self.encoding.encoding;
         let mut record = csv::ByteRecord::new();
         let mut scratch = Vec::with_capacity(1024);
+        // Rows whose curves were linearised, and whether a curved one had Z or M values.
+        let (mut linearised, mut curved_zm) = (0u64, false);
         loop {
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {}
@@ -465,6 +468,21 @@ impl FeatureSource for CsvSource {
                             || wkt.windows(5).any(|w| w.eq_ignore_ascii_case(b"EMPTY"));
                         let result = if wkt.is_empty() {
                             Err(geozero::error::GeozeroError::Geometry("empty".into()))
+                        } else if curve_wkt::has_curve(wkt) {
+                            // geozero's WKT reader knows no curves: through ISO WKB and
+                            // the linearisation the GeoPackage reader uses.
+                            match curve_wkt::to_wkb(wkt) {
+                                Ok((wkb, zm)) => {
+                                    let mut linear = Linearise::new(&mut enc);
+                                    let r = geozero::wkb::Wkb(&wkb[..]).process_geom(&mut linear);
+                                    if r.is_ok() && linear.curved() {
+                                        linearised += 1;
+                                        curved_zm |= zm;
+                                    }
+                                    r
+                                }
+                                Err(e) => Err(geozero::error::GeozeroError::Geometry(e)),
+                            }
                         } else {
                             geozero::wkt::Wkt(wkt).process_geom(&mut enc)
                         };
@@ -529,6 +547,15 @@ impl FeatureSource for CsvSource {
                     encoding.name()
                 ));
             }
+        }
+        if linearised > 0 {
+            sink.note(format!(
+                "{linearised} curved geometries (CircularString, CompoundCurve, CurvePolygon, \
+                 MultiCurve, MultiSurface) linearised, 32 segments per quarter circle"
+            ));
+        }
+        if curved_zm {
+            sink.note("Z/M values of curved WKT geometries dropped".to_owned());
         }
         Ok(())
     }

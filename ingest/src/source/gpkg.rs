@@ -1,7 +1,9 @@
 //! GeoPackage: one feature table (from `gpkg_contents`), its geometry column and SRS from
-//! `gpkg_geometry_columns` and `gpkg_spatial_ref_sys`, rows streamed in fid order. Only an SRS
-//! with organization `EPSG` is trusted; undefined (srs_id 0 or -1) and other organizations are
-//! refused unless `--srid` is given, never guessed as 4326.
+//! `gpkg_geometry_columns` and `gpkg_spatial_ref_sys`, rows streamed in fid order. An SRS with
+//! organization `EPSG` is taken by its code; one of another organization (`NONE`, a custom id)
+//! is identified from its WKT `definition` (or WKT2 `definition_12_063`) like a `.prj`;
+//! undefined ones (srs_id 0 or -1, or no usable definition) are refused unless `--srid` is
+//! given, never guessed as 4326.
 //!
 //! Attributes keep their SQLite storage type: INTEGER and REAL become JSON numbers (BOOLEAN
 //! columns JSON booleans; non-finite reals null), TEXT (also DATE/DATETIME) strings, BLOB a hex
@@ -33,6 +35,8 @@ pub struct GpkgSource {
     columns: Vec<Column>,
     declared: Option<GeometryKind>,
     crs: Result<Crs, String>,
+    /// The SRS's WKT definition and where it comes from, when it has no EPSG code.
+    wkt: Option<(String, String)>,
 }
 
 /// SQLite identifier quoting.
@@ -71,10 +75,17 @@ impl GpkgSource {
                 file,
                 format!("reading gpkg_geometry_columns of {table:?}"),
             ))?;
-        let crs = srs(&conn, srs_id).map_err(IngestError::gpkg(
+        let (crs, wkt) = match srs(&conn, srs_id).map_err(IngestError::gpkg(
             file,
             format!("reading gpkg_spatial_ref_sys for srs_id {srs_id}"),
-        ))?;
+        ))? {
+            Srs::Epsg(crs) => (Ok(crs), None),
+            Srs::Wkt { definition, origin } => (
+                Err(format!("{origin} could not be identified")),
+                Some((definition, origin)),
+            ),
+            Srs::Unusable(problem) => (Err(problem), None),
+        };
 
         let mut fid_col = None;
         let mut columns = Vec::new();
@@ -126,6 +137,7 @@ impl GpkgSource {
             columns,
             declared: declared_kind(&type_name),
             crs,
+            wkt,
         })
     }
 }
@@ -200,31 +212,59 @@ fn choose_table(
     }
 }
 
-/// The CRS of `srs_id`, or why it is not usable.
-fn srs(conn: &Connection, srs_id: i64) -> rusqlite::Result<Result<Crs, String>> {
-    let row: Option<(String, i64, String)> = conn
-        .query_row(
-            "SELECT organization, organization_coordsys_id, srs_name \
-             FROM gpkg_spatial_ref_sys WHERE srs_id = ?1",
-            [srs_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+/// What `gpkg_spatial_ref_sys` says of an SRS.
+enum Srs {
+    /// An EPSG code.
+    Epsg(Crs),
+    /// No EPSG code, but a WKT definition to identify, and how to name it.
+    Wkt { definition: String, origin: String },
+    /// Why the SRS is not usable.
+    Unusable(String),
+}
+
+/// A WKT definition worth identifying: not empty and not GeoPackage's `undefined`.
+fn usable_definition(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("undefined"))
+}
+
+/// The CRS of `srs_id`, its WKT definition, or why it is not usable.
+fn srs(conn: &Connection, srs_id: i64) -> rusqlite::Result<Srs> {
+    // `definition_12_063` (WKT2) exists only with the crs_wkt extension.
+    let has_wkt2: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('gpkg_spatial_ref_sys') \
+         WHERE name = 'definition_12_063'",
+        [],
+        |r| r.get(0),
+    )?;
+    let select = if has_wkt2 {
+        "SELECT organization, organization_coordsys_id, srs_name, definition, definition_12_063 \
+         FROM gpkg_spatial_ref_sys WHERE srs_id = ?1"
+    } else {
+        "SELECT organization, organization_coordsys_id, srs_name, definition, NULL \
+         FROM gpkg_spatial_ref_sys WHERE srs_id = ?1"
+    };
+    type Row = (String, i64, String, Option<String>, Option<String>);
+    let row: Option<Row> = conn
+        .query_row(select, [srs_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             e => Err(e),
         })?;
     Ok(match row {
-        Some((org, code, _)) if org.eq_ignore_ascii_case("EPSG") && code > 0 => {
+        Some((org, code, ..)) if org.eq_ignore_ascii_case("EPSG") && code > 0 => {
             match i32::try_from(code) {
-                Ok(srid) => Ok(Crs {
+                Ok(srid) => Srs::Epsg(Crs {
                     srid,
                     source: format!("GeoPackage gpkg_spatial_ref_sys (EPSG:{srid})"),
                 }),
-                Err(_) => Err(format!("the GeoPackage CRS EPSG:{code} is out of range")),
+                Err(_) => Srs::Unusable(format!("the GeoPackage CRS EPSG:{code} is out of range")),
             }
         }
-        _ if srs_id == 0 || srs_id == -1 => Err(format!(
+        _ if srs_id == 0 || srs_id == -1 => Srs::Unusable(format!(
             "the GeoPackage declares an undefined {} CRS (srs_id {srs_id})",
             if srs_id == 0 {
                 "geographic"
@@ -232,10 +272,26 @@ fn srs(conn: &Connection, srs_id: i64) -> rusqlite::Result<Result<Crs, String>> 
                 "Cartesian"
             }
         )),
-        Some((org, code, name)) => Err(format!(
-            "the GeoPackage CRS is {org}:{code} ({name}), not an EPSG code"
-        )),
-        None => Err(format!(
+        Some((org, code, name, wkt1, wkt2)) => {
+            // WKT1 first (what most writers fill), WKT2 when that is undefined.
+            let found = usable_definition(wkt1)
+                .map(|d| (d, "definition"))
+                .or_else(|| usable_definition(wkt2).map(|d| (d, "definition_12_063")));
+            match found {
+                Some((definition, column)) => Srs::Wkt {
+                    definition,
+                    origin: format!(
+                        "GeoPackage's WKT definition ({column}) of srs_id {srs_id} \
+                         ({org}:{code} {name:?})"
+                    ),
+                },
+                None => Srs::Unusable(format!(
+                    "the GeoPackage CRS is {org}:{code} ({name}), not an EPSG code, and has no \
+                     WKT definition"
+                )),
+            }
+        }
+        None => Srs::Unusable(format!(
             "srs_id {srs_id} is missing from gpkg_spatial_ref_sys"
         )),
     })
@@ -248,6 +304,17 @@ impl FeatureSource for GpkgSource {
 
     fn crs_problem(&self) -> String {
         self.crs.as_ref().err().cloned().unwrap_or_default()
+    }
+
+    fn wkt(&self) -> Option<String> {
+        self.wkt.as_ref().map(|(definition, _)| definition.clone())
+    }
+
+    fn wkt_origin(&self) -> String {
+        self.wkt.as_ref().map_or_else(
+            || "GeoPackage's WKT definition".to_owned(),
+            |(_, o)| o.clone(),
+        )
     }
 
     fn declared_kind(&self) -> Option<GeometryKind> {

@@ -4,6 +4,7 @@
 
 mod archive;
 mod csv;
+mod curve_wkt;
 mod curves;
 mod fgb;
 #[cfg(feature = "gdal")]
@@ -43,6 +44,11 @@ pub trait FeatureSource: Send {
     /// is `None`.
     fn wkt(&self) -> Option<String> {
         None
+    }
+
+    /// Where [`FeatureSource::wkt`] comes from, for the report and error messages.
+    fn wkt_origin(&self) -> String {
+        ".prj".to_owned()
     }
 
     /// The text encoding and how it was found, for formats where it varies.
@@ -116,6 +122,10 @@ impl FeatureSource for Aliased {
 
     fn wkt(&self) -> Option<String> {
         self.inner.wkt()
+    }
+
+    fn wkt_origin(&self) -> String {
+        self.inner.wkt_origin()
     }
 
     fn encoding(&self) -> Option<(String, String)> {

@@ -16,7 +16,6 @@
 //! needs its CSRF header like any POST.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -113,14 +112,11 @@ pub async fn trends_area_post(
 }
 
 fn area_response(series: &onemap_trends::AreaSeries, csv: bool) -> Response {
-    if !csv {
-        return Json(series).into_response();
+    if csv {
+        csv_response(series.to_csv())
+    } else {
+        Json(series).into_response()
     }
-    let mut out = String::from("year,class,area_m2\n");
-    for p in &series.series {
-        let _ = writeln!(out, "{},{},{}", p.year, csv_field(&p.class), p.area_m2);
-    }
-    csv_response(out)
 }
 
 pub async fn trends_transitions(
@@ -193,22 +189,11 @@ pub async fn trends_transitions_post(
 }
 
 fn transitions_response(matrix: &onemap_trends::TransitionMatrix, csv: bool) -> Response {
-    if !csv {
-        return Json(matrix).into_response();
+    if csv {
+        csv_response(matrix.to_csv())
+    } else {
+        Json(matrix).into_response()
     }
-    let mut out = String::from("from_year,to_year,from_class,to_class,area_m2\n");
-    for c in &matrix.cells {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{}",
-            matrix.from,
-            matrix.to,
-            csv_field(&c.from_class),
-            csv_field(&c.to_class),
-            c.area_m2
-        );
-    }
-    csv_response(out)
 }
 
 pub async fn changes_list(
@@ -224,7 +209,7 @@ pub async fn changes_list(
     let mut conn = state.writer.get().await?;
     let options = ChangesOptions {
         adhoc: None,
-        places: places(&catalog, &who),
+        places: Places::visible_to(&catalog, &who),
         wkb: format == ChangesFormat::Gpkg,
     };
     let changes = onemap_trends::changes_with(&mut conn, &query, &options)
@@ -267,7 +252,7 @@ pub async fn changes_post(
         .map_err(server_error)?;
     let options = ChangesOptions {
         adhoc: Some(&zone),
-        places: places(&catalog, &who),
+        places: Places::visible_to(&catalog, &who),
         wkb: format == ChangesFormat::Gpkg,
     };
     let changes = onemap_trends::changes_with(&mut conn, &query, &options)
@@ -336,24 +321,6 @@ fn changes_format(q: &HashMap<String, String>) -> ServerResult<ChangesFormat> {
     }
 }
 
-const DEFAULT_ZONES: &str = "reserve_zones";
-const DEFAULT_STATIONS: &str = "station_jurisdictions";
-const DEFAULT_VILLAGES: &str = "villages";
-
-/// The layers that place each change parcel, those the caller may see.
-fn places<'a>(catalog: &'a Catalog, who: &Principal) -> Places<'a> {
-    let polygons = |id: &str| {
-        catalog
-            .layer(who, id)
-            .filter(|l| l.geometry_type == "polygon" && !l.is_land_use())
-    };
-    Places {
-        reserve_zones: polygons(DEFAULT_ZONES),
-        stations: polygons(DEFAULT_STATIONS),
-        villages: catalog.layer(who, DEFAULT_VILLAGES),
-    }
-}
-
 async fn changes_response(
     conn: &tokio_postgres::Client,
     query: &TrendQuery<'_>,
@@ -361,34 +328,7 @@ async fn changes_response(
     format: ChangesFormat,
 ) -> ServerResult<Response> {
     match format {
-        ChangesFormat::Csv => {
-            let mut out = String::from(
-                "from_year,to_year,from_class,to_class,area_m2,from_fid,to_fid,wkt,zone,\
-                 zone_kind,village_code,village,station,station_code\n",
-            );
-            let opt = |v: &Option<String>| csv_field(v.as_deref().unwrap_or_default());
-            for p in &changes.parcels {
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                    changes.from,
-                    changes.to,
-                    csv_field(&p.from_class),
-                    csv_field(&p.to_class),
-                    p.area_m2,
-                    p.from_fid,
-                    p.to_fid,
-                    csv_field(&p.wkt),
-                    opt(&p.zone),
-                    opt(&p.zone_kind),
-                    opt(&p.village_code),
-                    opt(&p.village_name),
-                    opt(&p.station),
-                    opt(&p.station_code),
-                );
-            }
-            Ok(csv_response(out))
-        }
+        ChangesFormat::Csv => Ok(csv_response(changes.to_csv())),
         ChangesFormat::Gpkg => {
             let srid = onemap_trends::survey_versions(query.layer)
                 .map_err(server_error)?
@@ -444,40 +384,7 @@ async fn changes_response(
             )
                 .into_response())
         }
-        ChangesFormat::Geojson => {
-            let features: Vec<serde_json::Value> = changes
-                .parcels
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "type": "Feature",
-                        "properties": {
-                            "from_year": changes.from,
-                            "to_year": changes.to,
-                            "from_class": p.from_class,
-                            "to_class": p.to_class,
-                            "area_m2": p.area_m2,
-                            "from_fid": p.from_fid,
-                            "to_fid": p.to_fid,
-                            "zone": p.zone,
-                            "zone_kind": p.zone_kind,
-                            "village_code": p.village_code,
-                            "village": p.village_name,
-                            "station": p.station,
-                            "station_code": p.station_code,
-                        },
-                        "geometry": p.geometry,
-                    })
-                })
-                .collect();
-            Ok(Json(serde_json::json!({
-                "type": "FeatureCollection",
-                "from": changes.from,
-                "to": changes.to,
-                "features": features,
-            }))
-            .into_response())
-        }
+        ChangesFormat::Geojson => Ok(Json(changes.to_geojson()).into_response()),
     }
 }
 
@@ -558,14 +465,6 @@ fn wants_csv(q: &HashMap<String, String>) -> ServerResult<bool> {
         Some(other) => Err(ServerError::BadRequest(format!(
             "format must be json or csv, not {other:?}"
         ))),
-    }
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 

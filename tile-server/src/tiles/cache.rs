@@ -17,6 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,8 +36,9 @@ use crate::error::{ServerError, ServerResult};
 
 /// Entries not read for this long leave the cache.
 const TIME_TO_IDLE: Duration = Duration::from_secs(60 * 60);
-/// Weight of an entry besides its bytes (key, ETag, bookkeeping).
-const ENTRY_OVERHEAD: usize = 128;
+/// Weight of an entry besides its tile bytes, ETag and key: the cache's own bookkeeping per
+/// entry (hash table slot, access-order and write-order nodes, `Arc` counts, timestamps).
+const ENTRY_OVERHEAD: usize = 256;
 
 /// What a tile is: the versions of its layers (one for a layer, several for a composite
 /// request, in request order) and its coordinates.
@@ -65,13 +67,7 @@ impl CachedTile {
         let gzip = if raw.is_empty() {
             Bytes::new()
         } else {
-            let mut encoder =
-                GzEncoder::new(Vec::with_capacity(raw.len() / 2), Compression::fast());
-            encoder
-                .write_all(raw)
-                .and_then(|()| encoder.finish())
-                .map(Bytes::from)
-                .map_err(|e| ServerError::Tile(format!("compressing a tile: {e}")))?
+            Bytes::from(gzip(raw)?)
         };
         let hash = Sha256::digest(raw);
         let versions: Vec<String> = key.versions.iter().map(i64::to_string).collect();
@@ -101,6 +97,31 @@ impl CachedTile {
             .map_err(|e| ServerError::Tile(format!("decompressing a cached tile: {e}")))?;
         Ok(raw)
     }
+
+    /// Bytes this tile and `key` hold in memory as a cache entry: the gzip bytes, the ETag,
+    /// the key's version list, both structs and the cache's per-entry bookkeeping. Only the
+    /// gzip copy is kept; the identity encoding is decompressed per request and dropped.
+    pub fn weight(&self, key: &TileKey) -> usize {
+        self.gzip.len()
+            + self.etag.capacity()
+            + key.versions.capacity() * std::mem::size_of::<i64>()
+            + std::mem::size_of::<CachedTile>()
+            + std::mem::size_of::<TileKey>()
+            + ENTRY_OVERHEAD
+    }
+}
+
+/// `raw` gzip-compressed, in a buffer of exactly its length: `Bytes::from(Vec)` keeps the
+/// whole allocation alive, and a buffer guessed at half the raw size (or grown by doubling)
+/// would hold up to twice what the cache weighs.
+fn gzip(raw: &[u8]) -> ServerResult<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(raw.len() / 2), Compression::fast());
+    let mut gzip = encoder
+        .write_all(raw)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| ServerError::Tile(format!("compressing a tile: {e}")))?;
+    gzip.shrink_to_fit();
+    Ok(gzip)
 }
 
 /// Every setting of the tile cache, in one place.
@@ -135,6 +156,25 @@ impl From<u64> for TileCacheConfig {
 pub struct TileCache {
     inner: Option<Cache<TileKey, Arc<CachedTile>>>,
     disk: Option<Arc<DiskTier>>,
+    max_bytes: u64,
+    requests: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What the memory tier holds and did since start (`GET /health`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryTierStats {
+    /// Tiles held.
+    pub entries: u64,
+    /// Bytes they weigh (see [`CachedTile::weight`]).
+    pub bytes: u64,
+    /// The bound on `bytes` (0: no memory tier).
+    pub max_bytes: u64,
+    /// Requests answered from memory (including those that waited for a load another
+    /// request had started).
+    pub hits: u64,
+    /// Requests that went on to the disk tier or the database.
+    pub misses: u64,
 }
 
 impl TileCache {
@@ -148,9 +188,8 @@ impl TileCache {
         let inner = (megabytes > 0).then(|| {
             Cache::builder()
                 .max_capacity(megabytes.saturating_mul(1024 * 1024))
-                .weigher(|_key: &TileKey, tile: &Arc<CachedTile>| {
-                    u32::try_from(tile.gzip.len() + tile.etag.len() + ENTRY_OVERHEAD)
-                        .unwrap_or(u32::MAX)
+                .weigher(|key: &TileKey, tile: &Arc<CachedTile>| {
+                    u32::try_from(tile.weight(key)).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(TIME_TO_IDLE)
                 .build()
@@ -165,7 +204,17 @@ impl TileCache {
                 })
                 .ok()
         });
-        Self { inner, disk }
+        Self {
+            inner,
+            disk,
+            max_bytes: if megabytes > 0 {
+                megabytes.saturating_mul(1024 * 1024)
+            } else {
+                0
+            },
+            requests: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
     }
 
     /// The tile under `key`, built by `load` if it is not cached. Concurrent requests for one
@@ -175,9 +224,11 @@ impl TileCache {
     where
         F: std::future::Future<Output = ServerResult<Arc<CachedTile>>>,
     {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let disk_key = key.clone();
         let through_disk = async move {
             let key = disk_key;
+            self.misses.fetch_add(1, Ordering::Relaxed);
             let Some(disk) = &self.disk else {
                 return load.await;
             };
@@ -207,6 +258,27 @@ impl TileCache {
     pub async fn forget_superseded(&self, catalog: &Catalog) {
         if let Some(disk) = &self.disk {
             disk.retain(served_versions(catalog)).await;
+        }
+    }
+
+    /// What the memory tier holds and did since start. Entry count and bytes are the cache's
+    /// own figures after it has applied pending evictions.
+    pub async fn memory_stats(&self) -> MemoryTierStats {
+        let (entries, bytes) = match &self.inner {
+            Some(cache) => {
+                cache.run_pending_tasks().await;
+                (cache.entry_count(), cache.weighted_size())
+            }
+            None => (0, 0),
+        };
+        let requests = self.requests.load(Ordering::Relaxed);
+        let misses = self.misses.load(Ordering::Relaxed);
+        MemoryTierStats {
+            entries,
+            bytes,
+            max_bytes: self.max_bytes,
+            hits: requests.saturating_sub(misses),
+            misses,
         }
     }
 
@@ -258,5 +330,88 @@ mod tests {
         assert_ne!(tile.etag, other.etag);
         let empty = CachedTile::new(&key, &[]).unwrap();
         assert!(empty.gzip.is_empty() && empty.raw().unwrap().is_empty());
+    }
+
+    /// Bytes that gzip cannot shrink (a simple generator, so the test is deterministic).
+    fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                (state >> 56) as u8
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_memory_tier_never_holds_more_than_its_bound_counting_key_tag_and_bookkeeping() {
+        let cache = TileCache::new(1); // 1 MiB
+        let bound = 1024 * 1024;
+        let mut inserted = 0usize;
+        for i in 0..400u32 {
+            let key = TileKey {
+                versions: vec![1, 2],
+                z: 14,
+                x: i,
+                y: 7,
+            };
+            // Sizes from 2 to 14 KiB, 400 of them: about 3 MiB, three times the bound.
+            let raw = incompressible(2048 + (i as usize % 7) * 2048, u64::from(i));
+            let tile = cache
+                .get_or_load(key.clone(), async {
+                    Ok(Arc::new(CachedTile::new(&key, &raw).unwrap()))
+                })
+                .await
+                .unwrap();
+            // What the cache weighs is at least what the entry really holds.
+            assert!(tile.weight(&key) > tile.gzip.len() + tile.etag.len() + 16);
+            inserted += tile.weight(&key);
+            let stats = cache.memory_stats().await;
+            assert!(
+                stats.bytes <= bound,
+                "{} bytes held after tile {i}",
+                stats.bytes
+            );
+        }
+        assert!(inserted > 3 * bound as usize, "{inserted}");
+        let stats = cache.memory_stats().await;
+        assert_eq!(stats.max_bytes, bound);
+        assert_eq!((stats.hits, stats.misses), (0, 400));
+        assert!(stats.entries > 0 && stats.entries < 400, "{stats:?}");
+        // The held entries, weighed again from their own bytes, stay within the bound.
+        let held: usize = cache
+            .inner
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(key, tile)| tile.weight(&key))
+            .sum();
+        assert!(held as u64 <= bound, "{held}");
+        assert_eq!(held as u64, stats.bytes);
+        // A second request for a held tile is a hit and does not load.
+        let (key, _) = cache.inner.as_ref().unwrap().iter().next().unwrap();
+        let again = cache
+            .get_or_load((*key).clone(), async {
+                panic!("a held tile was loaded again")
+            })
+            .await
+            .unwrap();
+        assert!(!again.gzip.is_empty());
+        assert_eq!(cache.memory_stats().await.hits, 1);
+    }
+
+    #[test]
+    fn a_compressed_tile_holds_no_spare_capacity() {
+        // Very compressible: gzip is far below the half-size buffer it starts with.
+        let raw = vec![7u8; 200_000];
+        let compressed = gzip(&raw).unwrap();
+        assert!(compressed.len() < 2_000, "{}", compressed.len());
+        assert_eq!(compressed.capacity(), compressed.len());
+        // And an incompressible tile, whose gzip outgrows the first guess.
+        let compressed = gzip(&incompressible(50_000, 1)).unwrap();
+        assert!(compressed.len() > 50_000, "{}", compressed.len());
+        assert_eq!(compressed.capacity(), compressed.len());
     }
 }

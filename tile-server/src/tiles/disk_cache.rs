@@ -56,7 +56,7 @@ const BLOCK: u64 = 4096;
 const STALE_TEMP: Duration = Duration::from_secs(10 * 60);
 
 /// What the disk tier did since start (for logs and tests).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DiskTierStats {
     /// Tiles served from a file.
     pub hits: u64,
@@ -469,13 +469,19 @@ fn write_atomically(folder: &Path, stem: &str, path: &Path, bytes: &[u8]) -> io:
     written
 }
 
-/// The identity file of a version folder: one line per version, its number and identity;
-/// none if a version is not served.
+/// What the tile SQL puts in a tile (layers, properties): part of every folder's identity, so
+/// that tiles written by an older server are purged rather than served after an upgrade.
+/// Bump it whenever the tiles of an unchanged version would come out differently.
+const TILE_FORMAT: &str = "tiles 2 (label points)";
+
+/// The identity file of a version folder: the tile format, then one line per version, its
+/// number and identity; none if a version is not served.
 fn identity_file(versions: &[i64], served: &HashMap<i64, String>) -> Option<String> {
-    versions
+    let lines: Option<String> = versions
         .iter()
         .map(|v| Some(format!("{v}\t{}\n", served.get(v)?)))
-        .collect()
+        .collect();
+    Some(format!("{TILE_FORMAT}\n{}", lines?))
 }
 
 /// The space a file of `len` bytes takes on disk, counted against the bound: whole blocks of

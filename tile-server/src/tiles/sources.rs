@@ -13,7 +13,9 @@ use martin_tile_utils::{Encoding, Format, TileCoord, TileInfo};
 use onemap_schemas::authz::Principal;
 use onemap_schemas::catalog::{Catalog, Layer, LayerVersion};
 
-use super::cache::{CachedTile, DiskTierStats, TileCache, TileCacheConfig, TileKey};
+use super::cache::{
+    CachedTile, DiskTierStats, MemoryTierStats, TileCache, TileCacheConfig, TileKey,
+};
 use super::generalise::{
     Generaliser, GENERALISED_MAX_ZOOM, GENERALISE_MIN_FEATURES, SLIM_MAX_ZOOM,
 };
@@ -84,6 +86,11 @@ impl TileSources {
     /// Removes the cached tiles of versions `catalog` no longer serves (from the disk tier).
     pub async fn forget_superseded(&self, catalog: &Catalog) {
         self.cache.forget_superseded(catalog).await;
+    }
+
+    /// What the tile cache's memory tier holds and did since start.
+    pub async fn memory_cache_stats(&self) -> MemoryTierStats {
+        self.cache.memory_stats().await
     }
 
     /// What the tile cache's disk tier did since start; none without one.

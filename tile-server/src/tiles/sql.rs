@@ -18,12 +18,21 @@ pub fn tile_query(geometry_type: &str) -> String {
     } else {
         ""
     };
-    format!(
+    let tile = format!(
         include_str!("../sql/tile.sql"),
         area = area,
         extent = EXTENT,
         buffer = BUFFER,
         margin = f64::from(BUFFER) / f64::from(EXTENT),
+    );
+    if geometry_type != "polygon" {
+        return tile;
+    }
+    // Areas also carry one label point per named feature (see tile_labels.sql).
+    format!(
+        include_str!("../sql/tile_labels.sql"),
+        tile = tile,
+        extent = EXTENT
     )
 }
 
@@ -62,5 +71,7 @@ mod tests {
         }
         assert!(q.contains("area_m2"));
         assert!(!tile_query("point").contains("area_m2"));
+        assert!(q.contains("_labels"));
+        assert!(!tile_query("line").contains("_labels"));
     }
 }

@@ -31,6 +31,24 @@ pub fn layer_tilejson(
     if let Some(f) = &layer.class_field {
         fields.insert(f.clone(), json!("String"));
     }
+    let mut vector_layers = vec![json!({
+        "id": layer.id,
+        "description": layer.title_en,
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "fields": fields,
+    })];
+    // Named areas also carry their label points (see tile_labels.sql); the style labels from
+    // them, and MapLibre wants every source layer the style names listed here.
+    if layer.geometry_type == "polygon" && !layer.is_land_use() {
+        vector_layers.push(json!({
+            "id": format!("{}_labels", layer.id),
+            "description": format!("{}: one label point per named feature", layer.title_en),
+            "minzoom": 6,
+            "maxzoom": MAX_ZOOM,
+            "fields": {"name": "String", "name_en": "String", "MC": "String", "XZQMC": "String"},
+        }));
+    }
     json!({
         "tilejson": "3.0.0",
         "name": layer.title_zh,
@@ -43,13 +61,7 @@ pub fn layer_tilejson(
         "maxzoom": MAX_ZOOM,
         "bounds": bounds,
         "center": center,
-        "vector_layers": [{
-            "id": layer.id,
-            "description": layer.title_en,
-            "minzoom": 0,
-            "maxzoom": MAX_ZOOM,
-            "fields": fields,
-        }],
+        "vector_layers": vector_layers,
     })
 }
 
