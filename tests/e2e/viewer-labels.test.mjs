@@ -25,9 +25,21 @@ after(async () => {
   await browser?.close();
 });
 
-/** Properties of the labels MapLibre placed (drew) for `layerId` in the current view. */
-const placedLabels = (layerId) => page.evaluate((id) => window.onemap.map
-  .queryRenderedFeatures({ layers: [id] }).map((f) => f.properties), layerId);
+/**
+ * Properties of the labels MapLibre placed (drew) for `layerId` in the current view. Symbol
+ * placement runs over several frames after the tiles are loaded (time-budgeted per frame), so
+ * this first waits for the map's next `idle`, which comes only once placement and label fades
+ * are finished.
+ */
+async function placedLabels(layerId) {
+  await page.evaluate(() => new Promise((resolve) => {
+    const m = window.onemap.map;
+    m.once('idle', resolve);
+    m.triggerRepaint();
+  }));
+  return page.evaluate((id) => window.onemap.map
+    .queryRenderedFeatures({ layers: [id] }).map((f) => f.properties), layerId);
+}
 
 /** Canvas pixels around the map centre with the given layer shown or hidden, as PNG bytes. */
 async function centreShot(layerId, visible) {
