@@ -498,6 +498,18 @@ async fn the_api_answers_json_and_csv_and_hides_layers_the_caller_cannot_see() {
     assert_eq!(lines[0], "year,class,area_m2");
     assert_eq!(lines.len(), 4, "{text}");
     assert!(lines[1].starts_with("2021,0103,"), "{text}");
+    // A CSV is a file handed out: the audit trail has it, with the layer and the row count.
+    let audited = client
+        .query_one(
+            "SELECT target, details FROM onemap.audit WHERE action = 'export.trends_area.csv'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.get::<_, String>(0), "landuse");
+    let details: serde_json::Value = audited.get(1);
+    assert_eq!(details["rows"], 3, "{details}");
+    assert_eq!(details["adhoc_zone"], false, "{details}");
 
     let (status, _, body) = get(
         &app,

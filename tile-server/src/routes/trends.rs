@@ -58,19 +58,18 @@ pub async fn trends_area(
     let series = onemap_trends::area_series(&mut conn, &query)
         .await
         .map_err(server_error)?;
-    if csv {
-        audit_file(
-            &state,
-            &who,
-            from,
-            "trends_area.csv",
-            &query,
-            series.series.len(),
-            false,
-        )
-        .await?;
-    }
-    Ok(area_response(&series, csv))
+    let csv = csv.then(|| (series.to_csv(), series.series.len()));
+    trend_answer(
+        &state,
+        &who,
+        from,
+        "trends_area.csv",
+        &query,
+        &series,
+        csv,
+        None,
+    )
+    .await
 }
 
 /// `POST /api/trends/area`: the area series of the ad-hoc zone in the body.
@@ -96,27 +95,45 @@ pub async fn trends_area_post(
     let series = onemap_trends::area_series_in(&mut conn, &query, &zone)
         .await
         .map_err(server_error)?;
-    if csv {
-        audit_file(
-            &state,
-            &who,
-            from,
-            "trends_area.csv",
-            &query,
-            series.series.len(),
-            true,
-        )
-        .await?;
-    }
-    Ok(with_zone_headers(area_response(&series, csv), &zone))
+    let csv = csv.then(|| (series.to_csv(), series.series.len()));
+    trend_answer(
+        &state,
+        &who,
+        from,
+        "trends_area.csv",
+        &query,
+        &series,
+        csv,
+        Some(&zone),
+    )
+    .await
 }
 
-fn area_response(series: &onemap_trends::AreaSeries, csv: bool) -> Response {
-    if csv {
-        csv_response(series.to_csv())
-    } else {
-        Json(series).into_response()
-    }
+/// A trend figure as JSON, or as CSV (`csv`: the text and its row count), which is a file
+/// export and so recorded in the audit trail first; an ad-hoc zone's area and repair go in
+/// headers.
+#[allow(clippy::too_many_arguments)]
+async fn trend_answer(
+    state: &AppState,
+    who: &Principal,
+    from: Option<String>,
+    kind: &str,
+    query: &TrendQuery<'_>,
+    figures: &impl serde::Serialize,
+    csv: Option<(String, usize)>,
+    zone: Option<&AdHocZone>,
+) -> ServerResult<Response> {
+    let response = match csv {
+        Some((text, rows)) => {
+            audit_file(state, who, from, kind, query, rows, zone.is_some()).await?;
+            csv_response(text)
+        }
+        None => Json(figures).into_response(),
+    };
+    Ok(match zone {
+        Some(zone) => with_zone_headers(response, zone),
+        None => response,
+    })
 }
 
 pub async fn trends_transitions(
@@ -133,20 +150,9 @@ pub async fn trends_transitions(
     let matrix = onemap_trends::transitions(&mut conn, &query)
         .await
         .map_err(server_error)?;
-    if csv {
-        let rows = matrix.cells.len();
-        audit_file(
-            &state,
-            &who,
-            from,
-            "trends_transitions.csv",
-            &query,
-            rows,
-            false,
-        )
-        .await?;
-    }
-    Ok(transitions_response(&matrix, csv))
+    let csv = csv.then(|| (matrix.to_csv(), matrix.cells.len()));
+    let kind = "trends_transitions.csv";
+    trend_answer(&state, &who, from, kind, &query, &matrix, csv, None).await
 }
 
 /// `POST /api/trends/transitions`: the transition matrix of the ad-hoc zone in the body.
@@ -172,28 +178,9 @@ pub async fn trends_transitions_post(
     let matrix = onemap_trends::transitions_in(&mut conn, &query, &zone)
         .await
         .map_err(server_error)?;
-    if csv {
-        let rows = matrix.cells.len();
-        audit_file(
-            &state,
-            &who,
-            from,
-            "trends_transitions.csv",
-            &query,
-            rows,
-            true,
-        )
-        .await?;
-    }
-    Ok(with_zone_headers(transitions_response(&matrix, csv), &zone))
-}
-
-fn transitions_response(matrix: &onemap_trends::TransitionMatrix, csv: bool) -> Response {
-    if csv {
-        csv_response(matrix.to_csv())
-    } else {
-        Json(matrix).into_response()
-    }
+    let csv = csv.then(|| (matrix.to_csv(), matrix.cells.len()));
+    let kind = "trends_transitions.csv";
+    trend_answer(&state, &who, from, kind, &query, &matrix, csv, Some(&zone)).await
 }
 
 pub async fn changes_list(
