@@ -54,7 +54,13 @@ impl GdbSource {
             .map(|l| l.name())
             .collect();
         names.sort();
-        let name = choose_layer(file, &names, source_layer)?;
+        let name = super::choose_layer(
+            file,
+            &names,
+            source_layer,
+            "File Geodatabase",
+            ("feature class", "feature classes"),
+        )?;
         let layer = dataset
             .into_layer_by_name(&name)
             .map_err(|e| malformed(format!("cannot open feature class {name:?} ({e})")))?;
@@ -120,36 +126,6 @@ fn zm_of(ogr_type: u32) -> Option<&'static str> {
         (true, false) => Some("Z"),
         (false, true) => Some("M"),
         (false, false) => None,
-    }
-}
-
-fn choose_layer(
-    file: &Path,
-    names: &[String],
-    wanted: Option<&str>,
-) -> Result<String, IngestError> {
-    let err = |detail: String| IngestError::SourceLayer {
-        file: file.to_owned(),
-        detail,
-    };
-    match (wanted, names) {
-        (Some(w), _) => names
-            .iter()
-            .find(|n| n.as_str() == w)
-            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(w)))
-            .cloned()
-            .ok_or_else(|| {
-                err(format!(
-                    "no feature class {w:?}; the File Geodatabase holds: {}",
-                    names.join(", ")
-                ))
-            }),
-        (None, [one]) => Ok(one.clone()),
-        (None, []) => Err(err("the File Geodatabase holds no feature classes".into())),
-        (None, many) => Err(err(format!(
-            "the File Geodatabase holds several feature classes ({}); choose one as the source layer",
-            many.join(", ")
-        ))),
     }
 }
 

@@ -62,7 +62,13 @@ impl GpkgSource {
                 file: file.to_owned(),
                 detail: format!("not a GeoPackage (reading gpkg_contents: {e})"),
             })?;
-        let table = choose_table(file, &tables, source_layer)?;
+        let table = super::choose_layer(
+            file,
+            &tables,
+            source_layer,
+            "GeoPackage",
+            ("feature table", "feature tables"),
+        )?;
 
         let (geom_col, type_name, srs_id): (String, String, i64) = conn
             .query_row(
@@ -179,36 +185,6 @@ fn gpkg_blob_zm(blob: &[u8]) -> Option<&'static str> {
         (true, false) => Some("Z"),
         (false, true) => Some("M"),
         (false, false) => None,
-    }
-}
-
-fn choose_table(
-    file: &Path,
-    tables: &[String],
-    wanted: Option<&str>,
-) -> Result<String, IngestError> {
-    let err = |detail: String| IngestError::SourceLayer {
-        file: file.to_owned(),
-        detail,
-    };
-    match (wanted, tables) {
-        (Some(w), _) => tables
-            .iter()
-            .find(|t| t.as_str() == w)
-            .or_else(|| tables.iter().find(|t| t.eq_ignore_ascii_case(w)))
-            .cloned()
-            .ok_or_else(|| {
-                err(format!(
-                    "no feature table {w:?}; the GeoPackage holds: {}",
-                    tables.join(", ")
-                ))
-            }),
-        (None, [one]) => Ok(one.clone()),
-        (None, []) => Err(err("the GeoPackage holds no feature tables".into())),
-        (None, many) => Err(err(format!(
-            "the GeoPackage holds several feature tables ({}); choose one as the source layer",
-            many.join(", ")
-        ))),
     }
 }
 

@@ -316,6 +316,42 @@ fn sha256_file(path: &Path) -> Result<String, IngestError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
+/// The layer of a multi-layer container (a GeoPackage's feature tables, a File Geodatabase's
+/// feature classes) to read: the one named `wanted` (exactly, else ignoring ASCII case), or the
+/// only one. `container` and `kinds` (singular, plural) name them in messages ("GeoPackage",
+/// ("feature table", "feature tables")).
+pub(crate) fn choose_layer(
+    file: &Path,
+    names: &[String],
+    wanted: Option<&str>,
+    container: &str,
+    (kind, kinds): (&str, &str),
+) -> Result<String, IngestError> {
+    let err = |detail: String| IngestError::SourceLayer {
+        file: file.to_owned(),
+        detail,
+    };
+    match (wanted, names) {
+        (Some(w), _) => names
+            .iter()
+            .find(|n| n.as_str() == w)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(w)))
+            .cloned()
+            .ok_or_else(|| {
+                err(format!(
+                    "no {kind} {w:?}; the {container} holds: {}",
+                    names.join(", ")
+                ))
+            }),
+        (None, [one]) => Ok(one.clone()),
+        (None, []) => Err(err(format!("the {container} holds no {kinds}"))),
+        (None, many) => Err(err(format!(
+            "the {container} holds several {kinds} ({}); choose one as the source layer",
+            many.join(", ")
+        ))),
+    }
+}
+
 /// Parses the EPSG code out of a CRS name: `EPSG:4490`, `urn:ogc:def:crs:EPSG::4490`,
 /// `urn:ogc:def:crs:EPSG:6.6:4490`, `http://www.opengis.net/def/crs/EPSG/0/4490`; the OGC
 /// CRS84 names mean 4326.
