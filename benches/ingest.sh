@@ -76,7 +76,7 @@ print(f"{secs:.2f} {rss}")
 EOF
 }
 
-declare -a T_ONEMAP T_OGR T_RAW M_ONEMAP M_OGR M_RAW
+declare -a T_ONEMAP T_OGR T_RAW M_ONEMAP M_OGR M_RAW LOADS
 # The rows onemap stored (all six columns, Web-Mercator copy and area included), dumped once
 # and removed at the end.
 RAWFILE="$WORK/rows-$PARCELS.copy"
@@ -85,6 +85,7 @@ trap 'rm -f "$RAWFILE"' EXIT
 # Each database is dropped as soon as it is measured: a 1M-parcel load takes about 1 GB.
 for run in $(seq 1 "$RUNS"); do
     echo "run $run/$RUNS"
+    LOADS+=("$(cut -d' ' -f1 /proc/loadavg)")
     # onemap ingest, into a freshly migrated database (migration itself not timed).
     fresh_db onemap_bench_onemap
     DATABASE_URL=$(url_for onemap_bench_onemap) "$ONEMAP" migrate >/dev/null
@@ -117,11 +118,15 @@ for run in $(seq 1 "$RUNS"); do
     drop_db onemap_bench_raw
 done
 
+# The COPY streams onemap uses (as ParallelCopy::from_env chooses them), for the prose.
+STREAMS=${ONEMAP_INGEST_STREAMS:-$(python3 -c "import os; print(min(max(os.cpu_count(), 2), 8))")}
 python3 - "$ROOT/BENCHMARKS.md" "$PARCELS" "$FEATURES" "$(du -m "$GPKG" | cut -f1)" "$RUNS" \
-    "${T_ONEMAP[*]}" "${M_ONEMAP[*]}" "${T_OGR[*]}" "${M_OGR[*]}" "${T_RAW[*]}" "${M_RAW[*]}" <<'EOF'
+    "${T_ONEMAP[*]}" "${M_ONEMAP[*]}" "${T_OGR[*]}" "${M_OGR[*]}" "${T_RAW[*]}" "${M_RAW[*]}" \
+    "$STREAMS" "${LOADS[*]}" <<'EOF'
 import datetime, os, platform, re, statistics, subprocess, sys
 out, parcels, features, mb, runs = sys.argv[1:6]
-series = sys.argv[6:]
+series = sys.argv[6:12]
+streams, loads = sys.argv[12], sys.argv[13]
 def nums(s): return [float(x) for x in s.split()]
 rows = [
     ("onemap ingest", nums(series[0]), nums(series[1])),
@@ -163,10 +168,15 @@ lines += [
     "- **onemap ingest**: reads the GeoPackage and encodes binary COPY rows on a reader thread; "
     "worker threads (one per core) add each row's Web-Mercator copy `geom_3857` and geodesic "
     "area `area_m2` (GeographicLib on WGS 84, the algorithm of PostGIS's `ST_Area(geography)`); "
-    "one COPY into a fresh unattached partition; then a scan for invalid geometries "
-    "(`ST_IsValid`), the GiST index on `geom_3857`, the unique `(version_id, fid)` index, the "
-    "ATTACH and the extent, all in one transaction; the process also checks the catalog and "
-    "migrations at start.",
+    f"the rows go over {streams} COPY streams (one connection each, `synchronous_commit = off` "
+    "for those sessions only) into a staging table committed beforehand, unattached and with no "
+    "grant to readers; the GiST index on `geom_3857` and the unique `(version_id, fid)` index "
+    "are then built at the same time on two connections (the extent is computed after the "
+    "second); the publishing transaction, open from the start and holding the layer's lock, "
+    "checks the geometries the client could not prove valid (`ST_IsValid`), attaches the table "
+    "and records the version. The process also checks the catalog and migrations at start and, "
+    "this being a land-use layer, precomputes its trend summaries after the publication "
+    "(issue 4).",
     "- **ogr2ogr**: creates the table and its GiST index, then COPYs geometry and typed columns; "
     "no Web-Mercator copy, no area, no validity scan.",
     "- **raw COPY**: `\\copy` of the rows onemap stored (all six columns, dumped once with "
@@ -175,7 +185,8 @@ lines += [
     "onemap's storage model.",
     "",
     f"Machine: {os.cpu_count()} cores, {platform.platform()}, {pg_version()} (client); "
-    f"server as given by the admin URL. Run on {datetime.date.today().isoformat()}.",
+    f"server as given by the admin URL. Run on {datetime.date.today().isoformat()}. "
+    f"One-minute load average at the start of each run: {loads}.",
     "",
     "Reproduce (builds onemap in release mode, generates the file with `onemap demo`, needs "
     "`psql`, `ogr2ogr` from Debian `gdal-bin` and `/usr/bin/time` from Debian `time`; "

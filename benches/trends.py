@@ -1,6 +1,9 @@
 """Measures benches/trends.sh's queries: the precomputed trend API over HTTP (p50/p95 of N
-requests on one keep-alive connection) and the on-the-fly SQL with psql (median of RUNS), then
-writes the "Trend queries (issue 4)" section of BENCHMARKS.md, leaving the other sections."""
+requests on one keep-alive connection) and the on-the-fly SQL with psql (median of RUNS, each
+cut off after ONEMAP_BENCH_FLY_TIMEOUT seconds when that is set), then writes the subsection
+"### N parcels per year" of the "Trend queries (issue 4)" section of BENCHMARKS.md: a run at
+another parcel count gets its own subsection; other subsections and sections are left as they
+are."""
 import argparse, datetime, http.client, json, os, platform, re, statistics, subprocess, time, urllib.parse
 
 ap = argparse.ArgumentParser()
@@ -76,22 +79,58 @@ def zone_geojson(zone_layer, zone, box_m=None):
         capture_output=True, text=True, check=True).stdout.strip()
 
 
+FLY_TIMEOUT = float(os.environ.get("ONEMAP_BENCH_FLY_TIMEOUT") or 0) or None
+LOADS = {"http": [], "fly": []}
+
+
+def load_sample(phase):
+    LOADS[phase].append(os.getloadavg()[0])
+
+
 def psql_runs(sql, variables, runs):
+    """The median and the seconds of each run; a run cut off by the statement timeout counts
+    as infinite (reported as "> ONEMAP_BENCH_FLY_TIMEOUT s")."""
     cmd = ["psql", "-q", "-v", "ON_ERROR_STOP=1", args.db, "-f", os.path.join(HERE, "sql", sql)]
     for k, v in variables.items():
         cmd[1:1] = ["-v", f"{k}={v}"]
+    env = dict(os.environ)
+    if FLY_TIMEOUT:
+        env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + f" -c statement_timeout={int(FLY_TIMEOUT * 1000)}").strip()
     out = []
     for _ in range(runs):
+        load_sample("fly")
         t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        out.append(time.perf_counter() - t)
-        print(f"  on the fly {sql}: {out[-1]:.1f} s", flush=True)
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        dt = time.perf_counter() - t
+        load_sample("fly")
+        if r.returncode != 0:
+            if FLY_TIMEOUT and "statement timeout" in r.stderr:
+                dt = float("inf")
+            else:
+                raise SystemExit(f"{sql} failed: {r.stderr}")
+        out.append(dt)
+        print(f"  on the fly {sql}: {secs(dt)} s", flush=True)
     return statistics.median(out), out
+
+
+def secs(x):
+    return f"> {FLY_TIMEOUT:.0f}" if x == float("inf") else f"{x:.1f}"
+
+
+def ratio(fly_s, p95_ms):
+    r = fly_s * 1000 / p95_ms
+    return f"> {FLY_TIMEOUT * 1000 / p95_ms:,.0f}×" if r == float("inf") else f"{r:,.0f}×"
+
+
+def ratio_value(fly_s, p95_ms):
+    """The ratio, or its lower bound when the on-the-fly query was cut off."""
+    return (FLY_TIMEOUT if fly_s == float("inf") else fly_s) * 1000 / p95_ms
 
 
 n, runs = int(args.requests), int(args.runs)
 rows = []
 for layer, zone, label in (CORE, STATION):
+    load_sample("http")
     q = {"layer": "dltb", "zone_layer": layer, "zone": zone}
     a50, a95, _ = http_series("/api/trends/area", {**q, "from": 2019, "to": 2024}, n)
     t50, t95, _ = http_series("/api/trends/transitions", {**q, "from": 2023, "to": 2024}, n)
@@ -105,6 +144,7 @@ for label, body in (
     ("the core zone's polygon, sent as an ad-hoc zone", zone_geojson(CORE[0], CORE[1])),
     ("a 5 km × 5 km square drawn inside the core zone", zone_geojson(CORE[0], CORE[1], 5000)),
 ):
+    load_sample("http")
     nv = json.loads(body)["coordinates"]
     nv = sum(len(r) for r in (nv if json.loads(body)["type"] == "Polygon" else [r for p in nv for r in p]))
     a50, a95 = http_post_series("/api/trends/area", {"layer": "dltb", "from": 2019, "to": 2024}, body, n_adhoc)
@@ -124,16 +164,25 @@ ingest = re.findall(r"^dltb (\d{4}): (\d+) of \d+ features published .* in ([\d.
 
 goal = lambda ok: "met" if ok else "**not met**"
 core = rows[0]
+parcels = int(args.parcels)
+spaced = lambda x: f"{x:,}".replace(",", " ")
+title = f"### {spaced(parcels)} parcels per year"
+load_range = lambda xs: f"{min(xs):.1f}–{max(xs):.1f}" if xs else "not sampled"
+timeout_note = (f"; each run cut off after {FLY_TIMEOUT:.0f} s (`ONEMAP_BENCH_FLY_TIMEOUT`), "
+                "a cut-off run shown as \"> N\" and its ratio as the lower bound it proves"
+                if FLY_TIMEOUT else "")
 lines = [
-    "## Trend queries (issue 4)",
+    title,
     "",
-    f"Six survey years (2019–2024) of {int(args.parcels):,} parcels each from `onemap demo` "
+    f"Six survey years (2019–2024) of {parcels:,} parcels each from `onemap demo` "
     f"({', '.join(f'{y}: {int(c):,}' for y, c, _ in ingest)} parcels), loaded and precomputed, "
-    "then `onemap serve` asked over HTTP from one keep-alive connection "
+    "then `onemap serve --no-warm-up` asked over HTTP from one keep-alive connection "
     f"({n} requests per query after 3 warm-up requests; wall time at the client, JSON bodies). "
     "Side by side, in the same run and the same database, the straightforward query that "
     "intersects the parcels with the zone on the fly (`benches/sql/trends_*_on_the_fly.sql`, "
-    f"run with psql, median of {runs}; its GiST prefilter on `geom_3857` is used).",
+    f"run with psql, median of {runs}{timeout_note}; its GiST prefilter on `geom_3857` is used). "
+    f"Load average (1 min) when each HTTP series started: {load_range(LOADS['http'])}; "
+    f"around the on-the-fly runs: {load_range(LOADS['fly'])}.",
     "",
     "| zone | vertices | area series p50 / p95 (ms) | transition matrix 2023→2024 p50 / p95 (ms) |",
     "|---|---:|---:|---:|",
@@ -152,17 +201,18 @@ lines += [
 ]
 for label, nv, a50, a95, t50, t95, c50, c95 in adhoc_rows:
     lines.append(f"| {label} | {nv} | {a50:.1f} / {a95:.1f} | {t50:.1f} / {t95:.1f} | {c50:.1f} / {c95:.1f} |")
+ra, rt = ratio_value(fly_area, core[5]), ratio_value(fly_tr, core[7])
 lines += [
     "",
     f"| query, {core[0]} | precomputed p95 (ms) | on the fly, median (s) | runs (s) | on the fly ÷ precomputed p95 |",
     "|---|---:|---:|---|---:|",
-    f"| area series 2019–2024 by class | {core[5]:.1f} | {fly_area:.1f} | {' '.join(f'{x:.1f}' for x in fly_area_runs)} | {fly_area * 1000 / core[5]:,.0f}× |",
-    f"| transition matrix 2023→2024 | {core[7]:.1f} | {fly_tr:.1f} | {' '.join(f'{x:.1f}' for x in fly_tr_runs)} | {fly_tr * 1000 / core[7]:,.0f}× |",
+    f"| area series 2019–2024 by class | {core[5]:.1f} | {secs(fly_area)} | {' '.join(secs(x) for x in fly_area_runs)} | {ratio(fly_area, core[5])} |",
+    f"| transition matrix 2023→2024 | {core[7]:.1f} | {secs(fly_tr)} | {' '.join(secs(x) for x in fly_tr_runs)} | {ratio(fly_tr, core[7])} |",
     "",
     f"Goals from the issue: area p95 < 100 ms ({max(r[5] for r in rows):.1f} ms: {goal(max(r[5] for r in rows) < 100)}), "
     f"matrix p95 < 300 ms ({max(r[7] for r in rows):.1f} ms: {goal(max(r[7] for r in rows) < 300)}), each ≥ 50× "
-    f"faster than on the fly ({fly_area * 1000 / core[5]:,.0f}× and {fly_tr * 1000 / core[7]:,.0f}×: "
-    f"{goal(fly_area * 1000 / core[5] >= 50 and fly_tr * 1000 / core[7] >= 50)}).",
+    f"faster than on the fly ({ratio(fly_area, core[5])} and {ratio(fly_tr, core[7])}: "
+    f"{goal(ra >= 50 and rt >= 50)}).",
     "",
     f"The price, paid once per survey year when it is loaded (`onemap demo`'s precompute of all six "
     f"years: {float(pre_total):.1f} s in all); per year, areas for every zoning layer and the "
@@ -173,25 +223,34 @@ lines += [
 ]
 for y, a, c, t in pre_years:
     lines.append(f"| {y} | {float(a):.2f} | {float(t):.2f} | {c} |" if t else f"| {y} | {float(a):.2f} | (first year) | |")
+env = f"ONEMAP_BENCH_FLY_TIMEOUT={FLY_TIMEOUT:.0f} " if FLY_TIMEOUT else ""
 lines += [
-    "",
-    "A year published later (`onemap ingest`, `onemap survey sync` or an ingest job) runs the same "
-    "precompute for itself and reports its time (`trend_precompute` in the JSON report).",
     "",
     f"Machine: {os.cpu_count()} cores, {platform.platform()}; PostgreSQL as given by the admin URL, "
     f"shared with other work during the run. Run on {datetime.date.today().isoformat()}.",
     "",
-    "Reproduce (builds onemap in release mode; the 1 000 000-parcel run is the same command with "
-    "`1000000`, about five times the load and precompute time):",
-    "",
     "```sh",
-    f"ONEMAP_BENCH_ADMIN_URL=postgresql://USER:PASSWORD@HOST:PORT/postgres benches/trends.sh {args.parcels} {n} {runs}",
+    f"{env}ONEMAP_BENCH_ADMIN_URL=postgresql://USER:PASSWORD@HOST:PORT/postgres benches/trends.sh {parcels} {n} {runs}",
     "```",
     "",
 ]
-section = "\n".join(lines)
+subsection = "\n".join(lines) + "\n"  # a blank line before whatever follows
+SECTION = "## Trend queries (issue 4)"
 text = open(args.benchmarks).read() if os.path.exists(args.benchmarks) else "# Benchmarks\n"
 m = re.search(r"^## Trend queries \(issue 4\)\n.*?(?=^## |\Z)", text, re.M | re.S)
-text = text[:m.start()] + section + text[m.end():] if m else text.rstrip("\n") + "\n\n" + section
+if not m:
+    intro = (f"{SECTION}\n\n`benches/trends.sh PARCELS` loads six survey years of PARCELS parcels "
+             "and measures the trend API against the on-the-fly query; each parcel count has "
+             "its subsection below, replaced by the next run at that count.\n\n")
+    text = text.rstrip("\n") + "\n\n" + intro + subsection
+else:
+    section = m.group(0)
+    # The subsection runs to the next subsection (### ) or the end of the section.
+    sm = re.search(rf"^{re.escape(title)}\n.*?(?=^### |\Z)", section, re.M | re.S)
+    if sm:
+        section = section[:sm.start()] + subsection + section[sm.end():]
+    else:
+        section = section.rstrip("\n") + "\n\n" + subsection
+    text = text[:m.start()] + section + text[m.end():]
 open(args.benchmarks, "w").write(text)
-print(section)
+print(subsection)

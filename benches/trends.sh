@@ -3,8 +3,9 @@
 # loaded (and precomputed) into a scratch database, then `onemap serve` measured over HTTP for
 # the area series and the transition matrix of a zone, side by side with the straightforward
 # query that intersects the parcels with the zone on the fly (psql). p50/p95, medians, ratios
-# and the precompute time go to the "Trend queries (issue 4)" section of BENCHMARKS.md (the
-# other sections are left as they are).
+# and the precompute time go to the subsection "### PARCELS parcels per year" of the "Trend
+# queries (issue 4)" section of BENCHMARKS.md (a run at another parcel count writes its own
+# subsection; everything else is left as it is).
 #
 #   ONEMAP_BENCH_ADMIN_URL=postgresql://user:pw@host:port/postgres benches/trends.sh [PARCELS] [REQUESTS] [RUNS]
 #
@@ -14,6 +15,9 @@
 # measures again without loading again (ONEMAP_BENCH_RELOAD=1 loads afresh). ONEMAP_BIN uses
 # an onemap binary already built instead of `cargo build --release`. Needs cargo, psql, curl,
 # python3. Work files live in ${ONEMAP_BENCH_DIR:-/var/tmp/onemap-bench}.
+# ONEMAP_BENCH_FLY_TIMEOUT=SECONDS cuts each on-the-fly run off after that long (a statement
+# timeout; reported as "> SECONDS s" and the ratio as the lower bound it proves): with RUNS=1,
+# for the 1 000 000-parcel run, whose on-the-fly matrix takes many minutes.
 set -euo pipefail
 
 PARCELS=${1:-200000}
@@ -54,11 +58,11 @@ fi
 grep '^trends dltb\|^demo' "$LOADLOG"
 
 echo "starting onemap serve on 127.0.0.1:$PORT..."
-DATABASE_URL=$URL "$ONEMAP" serve --listen "127.0.0.1:$PORT" >"$WORK/trends-serve.log" 2>&1 &
+# --no-warm-up: the low-zoom land-use tiles (minutes to build at 200 000 parcels a year, about
+# 20 at 1 000 000) are not what is measured here.
+DATABASE_URL=$URL "$ONEMAP" serve --no-warm-up --listen "127.0.0.1:$PORT" >"$WORK/trends-serve.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT
-# The first start after loading generalises the land-use versions for the low zooms (minutes
-# at 200 000 parcels a year) before it listens.
 for _ in $(seq 1 900); do
     curl -sf "http://127.0.0.1:$PORT/api/layers" >/dev/null 2>&1 && break
     kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/trends-serve.log" >&2; exit 1; }

@@ -17,6 +17,7 @@ mod report;
 mod request;
 mod sink;
 mod source;
+mod staging;
 pub mod survey;
 
 pub use sink::GeometryKind;
@@ -27,10 +28,22 @@ pub use crs::identify_wkt;
 pub use error::IngestError;
 pub use progress::{IngestProgress, ProgressSnapshot};
 pub use report::{IngestReport, Rejection};
-pub use request::{FieldAlias, IngestRequest};
+pub use request::{FieldAlias, IngestRequest, ParallelCopy};
 pub use source::{read_shapefile, ShapefileRecord, ShapefileTable};
+pub use staging::{sweep as sweep_staging, STREAM_APPLICATION};
 
 use crate::source::Crs;
+
+/// Opens the request's file on a blocking thread (readers do file I/O).
+async fn open(req: &IngestRequest) -> Result<source::Opened, IngestError> {
+    let to_open = req.clone();
+    tokio::task::spawn_blocking(move || source::open(&to_open))
+        .await
+        .map_err(|e| IngestError::Internal {
+            file: req.path.clone(),
+            detail: format!("the reader task failed: {e}"),
+        })?
+}
 
 /// Ingests `req.path` as a new version of `req.layer`, or reports it `unchanged` when the same
 /// file is already the newest version of that layer and year. Nothing is published on error.
@@ -41,13 +54,7 @@ pub async fn ingest(
 ) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
     validate(req)?;
-    let to_open = req.clone();
-    let opened = tokio::task::spawn_blocking(move || source::open(&to_open))
-        .await
-        .map_err(|e| IngestError::Internal {
-            file: req.path.clone(),
-            detail: format!("the reader task failed: {e}"),
-        })??;
+    let opened = open(req).await?;
     let crs = match req.srid {
         Some(srid) => Crs {
             srid,
@@ -69,7 +76,20 @@ pub async fn ingest(
             }
         },
     };
-    let report = publish::publish(client, req, opened, crs, started).await?;
+    let report = match publish::publish(client, req, opened, crs.clone(), started).await {
+        // The server refused a row in one of several streams, whose line numbers are not the
+        // file's feature numbers: load it again in one stream to name the feature.
+        Err(e) if req.parallel.is_some() && refused_a_row(&e) => {
+            tracing::debug!(error = %e, "a parallel stream refused a row; loading in one stream");
+            let serial = IngestRequest {
+                parallel: None,
+                ..req.clone()
+            };
+            let opened = open(&serial).await?;
+            publish::publish(client, &serial, opened, crs, started).await?
+        }
+        result => result?,
+    };
     tracing::info!(
         version_id = report.version_id,
         features = report.features_written,
@@ -78,6 +98,21 @@ pub async fn ingest(
         "ingested"
     );
     Ok(report)
+}
+
+/// Whether a parallel COPY stream failed on a row the server refused (COPY names its line).
+fn refused_a_row(e: &IngestError) -> bool {
+    let IngestError::Postgres {
+        context, source, ..
+    } = e
+    else {
+        return false;
+    };
+    context == publish::STREAM_CONTEXT
+        && source
+            .as_db_error()
+            .and_then(|db| db.where_())
+            .is_some_and(|w| w.contains(", line "))
 }
 
 fn validate(req: &IngestRequest) -> Result<(), IngestError> {

@@ -17,6 +17,7 @@ use crate::sink::{
     COPY_TRAILER,
 };
 use crate::source::{Crs, Opened};
+use crate::staging::Staging;
 use crate::{IngestError, IngestReport, IngestRequest};
 
 /// Chunks of COPY data in flight between the reader thread and the writer.
@@ -28,13 +29,38 @@ struct ExistingLayer {
     kind: GeometryKind,
 }
 
-/// Publishes an opened file as a new version of `req.layer` (or finds it unchanged).
+/// Publishes an opened file as a new version of `req.layer` (or finds it unchanged). With
+/// `req.parallel`, the rows are loaded into a staging table over several connections first
+/// (`staging.rs`), which this drops again on any failure.
 pub(crate) async fn publish(
     client: &mut Client,
     req: &IngestRequest,
     opened: Opened,
     crs: Crs,
     started: Instant,
+) -> Result<IngestReport, IngestError> {
+    // Staging tables left by parallel loads that died go first (never one still loading).
+    if let Err(e) = crate::staging::sweep(client).await {
+        tracing::warn!(error = %e, "could not sweep leftover staging tables");
+    }
+    let mut staging = None;
+    let result = publish_in(client, req, opened, crs, started, &mut staging).await;
+    if let Some(staging) = staging {
+        match &result {
+            Ok(_) => staging.release().await,
+            Err(_) => staging.abandon().await,
+        }
+    }
+    result
+}
+
+async fn publish_in(
+    client: &mut Client,
+    req: &IngestRequest,
+    opened: Opened,
+    crs: Crs,
+    started: Instant,
+    staging: &mut Option<Staging>,
 ) -> Result<IngestReport, IngestError> {
     let file = req.path.as_path();
     let pg = |context: &str| IngestError::pg(file, context.to_owned());
@@ -110,9 +136,15 @@ pub(crate) async fn publish(
         sql.replace("{table}", &table)
             .replace("{id}", &version_id.to_string())
     };
-    tx.batch_execute(&fill(include_str!("sql/create_partition.sql")))
-        .await
-        .map_err(pg("creating the version's partition"))?;
+    match &req.parallel {
+        Some(parallel) => {
+            *staging = Some(Staging::create(parallel, file, &table, version_id, &fill).await?);
+        }
+        None => tx
+            .batch_execute(&fill(include_str!("sql/create_partition.sql")))
+            .await
+            .map_err(pg("creating the version's partition"))?,
+    }
 
     if let Some(progress) = &req.progress {
         let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
@@ -127,24 +159,27 @@ pub(crate) async fn publish(
     // need not rewrite every page to set hint bits. (No comment in these two SQL files: the
     // fault tests find the COPY in pg_stat_activity by its text.)
     let derive = client_derives(crs.srid);
-    let copy_sql = if derive {
-        include_str!("sql/copy_rows_derived.sql")
-    } else {
-        include_str!("sql/copy_rows.sql")
+    // A staging table was committed by another connection: no FREEZE there.
+    let copy_sql = match (derive, staging.is_some()) {
+        (true, false) => include_str!("sql/copy_rows_derived.sql"),
+        (false, false) => include_str!("sql/copy_rows.sql"),
+        (true, true) => include_str!("sql/copy_rows_derived_staged.sql"),
+        (false, true) => include_str!("sql/copy_rows_staged.sql"),
     };
     let phase = Instant::now();
-    let (summary, written, unchecked) = copy_rows(
-        &tx,
-        &fill(copy_sql),
-        derive,
+    let reading = Reading {
         file,
         opened,
         version_id,
-        crs.srid,
+        srid: crs.srid,
         expected,
-        req.progress.clone(),
-    )
-    .await?;
+        progress: req.progress.clone(),
+        derive,
+    };
+    let (summary, written, unchecked) = match staging.as_ref() {
+        Some(staging) => copy_rows_parallel(staging.streams(), &fill(copy_sql), reading).await?,
+        None => copy_rows(&tx, &fill(copy_sql), reading).await?,
+    };
 
     let kind = match (summary.kind, &existing, declared) {
         (Some(kind), _, _) => kind,
@@ -158,6 +193,19 @@ pub(crate) async fn publish(
     };
 
     tracing::debug!(version_id, derive, ms = elapsed_ms(phase), "rows copied");
+    // The staging table's indexes, and its extent meanwhile (kept if the repair changes no
+    // geometry). Before the repair: its updates, uncommitted in this transaction, would block
+    // them.
+    let mut extent = None;
+    if let Some(staging) = staging.as_ref() {
+        let phase = Instant::now();
+        extent = Some(staging.build_indexes(file, &fill).await?);
+        tracing::debug!(
+            version_id,
+            ms = elapsed_ms(phase),
+            "staging table indexed, extent computed"
+        );
+    }
     let phase = Instant::now();
     let fixed = repair(
         &tx,
@@ -176,15 +224,26 @@ pub(crate) async fn publish(
     let phase = Instant::now();
     let written = written - fixed.dropped;
 
-    tx.batch_execute(&fill(include_str!("sql/index_and_attach.sql")))
+    let attach = if staging.is_some() {
+        include_str!("sql/attach_staged.sql")
+    } else {
+        include_str!("sql/index_and_attach.sql")
+    };
+    tx.batch_execute(&fill(attach))
         .await
         .map_err(pg("indexing and attaching the partition"))?;
     tracing::debug!(version_id, ms = elapsed_ms(phase), "indexed and attached");
     let phase = Instant::now();
-    let extent = tx
-        .query_one(&fill(include_str!("sql/version_extent.sql")), &[])
-        .await
-        .map_err(pg("computing the version's extent"))?;
+    // A repair, a dropped row or a promotion to multi (whose geom_3857 the server recomputes)
+    // may move the extent.
+    let unchanged_geometries = fixed.repaired == 0 && fixed.dropped == 0 && !summary.mixed_multi;
+    let extent = match extent.filter(|_| unchanged_geometries) {
+        Some(extent) => extent,
+        None => tx
+            .query_one(&fill(include_str!("sql/version_extent.sql")), &[])
+            .await
+            .map_err(pg("computing the version's extent"))?,
+    };
     tracing::debug!(version_id, ms = elapsed_ms(phase), "extent computed");
     let count: i64 = extent.get("n");
     let bbox = match (
@@ -421,40 +480,19 @@ async fn insert_layer(
 /// sends chunks through a bounded channel, so memory stays flat whatever the file's size. With
 /// `derive`, worker threads append each row's `geom_3857` and `area_m2` to the chunks, which
 /// reach the COPY in the reader's order (so a refused row is still named by its number).
-#[allow(clippy::too_many_arguments)]
 async fn copy_rows(
     tx: &Transaction<'_>,
     copy_sql: &str,
-    derive: bool,
-    file: &Path,
-    opened: Opened,
-    version_id: i64,
-    srid: i32,
-    expected: Option<(String, GeometryKind)>,
-    progress: Option<std::sync::Arc<crate::IngestProgress>>,
+    reading: Reading<'_>,
 ) -> Result<(SinkSummary, u64, Option<Vec<i64>>), IngestError> {
+    let (file, derive) = (reading.file, reading.derive);
     let pg = |context: &str| IngestError::pg(file, context.to_owned());
     let sink = tx
         .copy_in::<_, Bytes>(copy_sql)
         .await
         .map_err(pg("starting the COPY"))?;
     let mut sink = std::pin::pin!(sink);
-
-    let (chunk_tx, chunk_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
-    let reader_file = file.to_owned();
-    let mut source = opened.source;
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut rows = RowSink::new(&reader_file, version_id, srid, expected, chunk_tx);
-        rows.report_progress(progress);
-        source.read(&mut rows)?;
-        rows.finish()
-    });
-
-    let mut chunks = if derive {
-        Chunks::Derived(spawn_derivers(chunk_rx))
-    } else {
-        Chunks::Plain(chunk_rx)
-    };
+    let (reader, mut chunks) = reading.start();
     let mut write_error = sink
         .as_mut()
         .send(Bytes::from_static(COPY_HEADER))
@@ -464,17 +502,9 @@ async fn copy_rows(
     // The fids whose validity the client did not prove; `None`: the server checks every row.
     let mut unchecked = derive.then(Vec::new);
     if write_error.is_none() {
-        while let Some(chunk) = chunks.next().await {
+        while let Some(chunk) = chunks.next_noting(&mut unchecked).await {
             let chunk = match chunk {
-                Ok((chunk, fids)) => {
-                    match (&mut unchecked, fids) {
-                        (Some(all), Some(fids)) if all.len() + fids.len() <= MAX_LISTED_CHECKS => {
-                            all.extend(fids);
-                        }
-                        _ => unchecked = None,
-                    }
-                    chunk
-                }
+                Ok(chunk) => chunk,
                 Err(e) => {
                     derive_error = Some(e);
                     break;
@@ -488,18 +518,12 @@ async fn copy_rows(
     }
     // Closing the channel stops a reader still sending after a write error.
     drop(chunks);
-    let read = reader.await.map_err(|e| IngestError::Internal {
-        file: file.to_owned(),
-        detail: format!("the reader task failed: {e}"),
-    })?;
+    let read = join_reader(reader, file).await?;
     if let Some(e) = write_error {
         return Err(copy_error(file, e));
     }
     if let Some(e) = derive_error {
-        return Err(IngestError::Internal {
-            file: file.to_owned(),
-            detail: format!("deriving geom_3857 and area_m2: {e}"),
-        });
+        return Err(derive_failed(file, &e));
     }
     // On a read error the sink is dropped unfinished, which aborts the COPY.
     let summary = read?;
@@ -515,7 +539,151 @@ async fn copy_rows(
     Ok((summary, written, unchecked))
 }
 
+/// The context of an error of one parallel COPY stream ([`crate::ingest`] loads the file again
+/// in one stream when the server refused a row, to name the feature).
+pub(crate) const STREAM_CONTEXT: &str = "copying the features in a parallel stream";
+
+/// [`copy_rows`] over several connections into a staging table: the reader's chunks (with their
+/// derivatives) are handed to whichever stream is free, each stream one COPY of its share.
+/// Memory stays flat: every queue on the way is bounded.
+async fn copy_rows_parallel(
+    streams: &[Client],
+    copy_sql: &str,
+    reading: Reading<'_>,
+) -> Result<(SinkSummary, u64, Option<Vec<i64>>), IngestError> {
+    let (file, derive) = (reading.file, reading.derive);
+    let (reader, mut chunks) = reading.start();
+    let (out_tx, out_rx) = mpsc::channel::<Bytes>(streams.len());
+    let out_rx = std::sync::Arc::new(tokio::sync::Mutex::new(out_rx));
+    let writing =
+        futures::future::join_all(streams.iter().map(|c| stream_copy(c, copy_sql, &out_rx)));
+    let dispatching = async move {
+        let mut derive_error = None;
+        let mut unchecked = derive.then(Vec::new);
+        while let Some(chunk) = chunks.next_noting(&mut unchecked).await {
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(e) => {
+                    derive_error = Some(e);
+                    break;
+                }
+            };
+            // Closed: a stream failed (its error is the one reported).
+            if out_tx.send(chunk).await.is_err() {
+                break;
+            }
+        }
+        // Closing the channels ends the streams' COPYs and stops a reader still sending.
+        drop(out_tx);
+        drop(chunks);
+        (derive_error, unchecked)
+    };
+    let (written, (derive_error, unchecked)) = tokio::join!(writing, dispatching);
+    let read = join_reader(reader, file).await?;
+    let mut total = 0;
+    for result in written {
+        total += result.map_err(IngestError::pg(file, STREAM_CONTEXT))?;
+    }
+    if let Some(e) = derive_error {
+        return Err(derive_failed(file, &e));
+    }
+    // On a read error the staging table holds part of the rows; it is dropped.
+    let summary = read?;
+    Ok((summary, total, unchecked))
+}
+
+/// One COPY stream: takes chunks until the channel closes. A failed stream closes the channel,
+/// which stops the dispatcher and, through it, the reader.
+async fn stream_copy(
+    client: &Client,
+    copy_sql: &str,
+    chunks: &tokio::sync::Mutex<mpsc::Receiver<Bytes>>,
+) -> Result<u64, tokio_postgres::Error> {
+    let result = async {
+        let sink = client.copy_in::<_, Bytes>(copy_sql).await?;
+        let mut sink = std::pin::pin!(sink);
+        sink.as_mut().send(Bytes::from_static(COPY_HEADER)).await?;
+        loop {
+            let next = chunks.lock().await.recv().await;
+            match next {
+                Some(chunk) => sink.as_mut().send(chunk).await?,
+                None => break,
+            }
+        }
+        sink.as_mut().send(Bytes::from_static(COPY_TRAILER)).await?;
+        sink.as_mut().finish().await
+    }
+    .await;
+    if result.is_err() {
+        chunks.lock().await.close();
+    }
+    result
+}
+
 /// Chunks of COPY rows on their way to the database, in the reader's order.
+/// What the reader of one ingest needs.
+struct Reading<'a> {
+    file: &'a Path,
+    opened: Opened,
+    version_id: i64,
+    srid: i32,
+    expected: Option<(String, GeometryKind)>,
+    progress: Option<std::sync::Arc<crate::IngestProgress>>,
+    /// The client derives `geom_3857` and `area_m2` (its derive workers sit between the reader
+    /// and the COPY).
+    derive: bool,
+}
+
+impl Reading<'_> {
+    /// The reader on a blocking thread, and its chunks.
+    fn start(
+        self,
+    ) -> (
+        tokio::task::JoinHandle<Result<SinkSummary, IngestError>>,
+        Chunks,
+    ) {
+        let (chunk_tx, chunk_rx) = mpsc::channel::<Bytes>(CHANNEL_DEPTH);
+        let (file, version_id, srid, expected, progress) = (
+            self.file.to_owned(),
+            self.version_id,
+            self.srid,
+            self.expected,
+            self.progress,
+        );
+        let mut source = self.opened.source;
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut rows = RowSink::new(&file, version_id, srid, expected, chunk_tx);
+            rows.report_progress(progress);
+            source.read(&mut rows)?;
+            rows.finish()
+        });
+        let chunks = if self.derive {
+            Chunks::Derived(spawn_derivers(chunk_rx))
+        } else {
+            Chunks::Plain(chunk_rx)
+        };
+        (reader, chunks)
+    }
+}
+
+/// What the reader ended with (its own error inside), or the failure of its task.
+async fn join_reader(
+    reader: tokio::task::JoinHandle<Result<SinkSummary, IngestError>>,
+    file: &Path,
+) -> Result<Result<SinkSummary, IngestError>, IngestError> {
+    reader.await.map_err(|e| IngestError::Internal {
+        file: file.to_owned(),
+        detail: format!("the reader task failed: {e}"),
+    })
+}
+
+fn derive_failed(file: &Path, e: &Malformed) -> IngestError {
+    IngestError::Internal {
+        file: file.to_owned(),
+        detail: format!("deriving geom_3857 and area_m2: {e}"),
+    }
+}
+
 enum Chunks {
     /// As the reader encoded them.
     Plain(mpsc::Receiver<Bytes>),
@@ -530,6 +698,25 @@ type DerivedChunk = Result<(Bytes, Vec<i64>), Malformed>;
 const MAX_LISTED_CHECKS: usize = 100_000;
 
 impl Chunks {
+    /// The next chunk, its unproven fids added to `unchecked` (which becomes `None`, the server
+    /// checking every row, past [`MAX_LISTED_CHECKS`] or for a chunk the client did not check).
+    async fn next_noting(
+        &mut self,
+        unchecked: &mut Option<Vec<i64>>,
+    ) -> Option<Result<Bytes, Malformed>> {
+        let (chunk, fids) = match self.next().await? {
+            Ok(next) => next,
+            Err(e) => return Some(Err(e)),
+        };
+        match (&mut *unchecked, fids) {
+            (Some(all), Some(fids)) if all.len() + fids.len() <= MAX_LISTED_CHECKS => {
+                all.extend(fids);
+            }
+            _ => *unchecked = None,
+        }
+        Some(Ok(chunk))
+    }
+
     /// The next chunk, and the fids it adds to the list to check (`None`: check all).
     async fn next(&mut self) -> Option<Result<(Bytes, Option<Vec<i64>>), Malformed>> {
         match self {

@@ -40,6 +40,44 @@ pub struct IngestRequest {
     /// Counters the ingest updates as it reads (for a job row or a progress bar); `None`
     /// when nobody watches.
     pub progress: Option<std::sync::Arc<crate::IngestProgress>>,
+    /// Load the rows over several connections at once (see [`ParallelCopy`]); `None`: one
+    /// COPY inside the publishing transaction.
+    pub parallel: Option<ParallelCopy>,
+}
+
+/// Parallel loading: the rows go over `streams` COPY connections into a staging table that is
+/// committed (so every connection sees it) but unattached, hidden from readers, and attached in
+/// the publishing transaction. Connections go to `url`, which must reach the same database with
+/// the same role as the publishing connection.
+#[derive(Clone)]
+pub struct ParallelCopy {
+    pub url: String,
+    /// COPY streams (at least 2).
+    pub streams: usize,
+}
+
+impl ParallelCopy {
+    /// Streams from `ONEMAP_INGEST_STREAMS` when set (0 or 1: no parallel loading), else one per
+    /// core, at least 2 and at most 8.
+    pub fn from_env(url: &str) -> Option<Self> {
+        let streams = match std::env::var("ONEMAP_INGEST_STREAMS") {
+            Ok(n) => n.trim().parse::<usize>().ok()?,
+            Err(_) => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
+        };
+        (streams >= 2).then(|| Self {
+            url: url.to_owned(),
+            streams,
+        })
+    }
+}
+
+impl std::fmt::Debug for ParallelCopy {
+    // The URL may hold a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParallelCopy")
+            .field("streams", &self.streams)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One canonical attribute name and the spellings that stand for it in files.

@@ -8,7 +8,13 @@
 //! every [`HEARTBEAT`]. A running job whose heartbeat is older than [`LEASE`] was interrupted
 //! (worker killed, machine restarted): the next worker takes it again, up to [`MAX_ATTEMPTS`]
 //! times. The ingest itself publishes in one transaction, so an interrupted or failed attempt
-//! leaves nothing behind and earlier versions as they were.
+//! leaves earlier versions as they were and nothing anyone can see behind.
+//!
+//! A job's rows go over several COPY connections at once, as with `onemap ingest`
+//! ([`WorkerPool`] carries the [`ParallelCopy`] settings, since a connection pool does not keep
+//! its database URL): a staging table that no reader can see is loaded, then attached in the
+//! publishing transaction. A killed stream fails the job and drops the staging table; one left
+//! by a killed worker is swept by the next ingest (`onemap_ingest::sweep_staging`).
 
 mod error;
 
@@ -17,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use onemap_access::{Acting, Principal, Role, User};
-use onemap_ingest::{IngestProgress, IngestRequest};
+use onemap_ingest::{IngestProgress, IngestRequest, ParallelCopy};
 use onemap_schemas::authz::can_publish;
 use onemap_schemas::catalog::Catalog;
 use serde::{Deserialize, Serialize};
@@ -60,7 +66,12 @@ pub struct JobRequest {
 }
 
 impl JobRequest {
-    fn ingest_request(&self, path: PathBuf, progress: Arc<IngestProgress>) -> IngestRequest {
+    fn ingest_request(
+        &self,
+        path: PathBuf,
+        progress: Arc<IngestProgress>,
+        parallel: Option<ParallelCopy>,
+    ) -> IngestRequest {
         IngestRequest {
             path,
             layer: self.layer.clone(),
@@ -75,6 +86,7 @@ impl JobRequest {
             theme: self.theme.clone(),
             class_field: self.class_field.clone(),
             progress: Some(progress),
+            parallel,
             ..IngestRequest::default()
         }
     }
@@ -132,17 +144,74 @@ pub enum ExecutionOutcome {
     },
 }
 
-/// A connection pool for workers: a job needs one connection for its ingest and one for its
-/// heartbeat.
-pub fn pool(database_url: &str, size: usize) -> JobResult<deadpool_postgres::Pool> {
+/// What workers run jobs with: a connection pool (a job needs one connection for its ingest and
+/// one for its heartbeat), and how a job's rows are loaded: over [`ParallelCopy`] streams,
+/// which open connections of their own (a staging connection and one per stream, outside the
+/// pool) to the pool's URL, so with the same role; or, with one stream, in one COPY inside the
+/// publishing transaction.
+#[derive(Clone)]
+pub struct WorkerPool {
+    connections: deadpool_postgres::Pool,
+    /// The URL the pool connects to, for the COPY streams (never printed: it may hold a
+    /// password).
+    url: String,
+    /// COPY streams per job; below 2, one COPY inside the publishing transaction.
+    streams: usize,
+}
+
+impl WorkerPool {
+    /// The same pool loading over `streams` COPY connections (0 or 1: one COPY inside the
+    /// publishing transaction), whatever `ONEMAP_INGEST_STREAMS` says.
+    #[must_use]
+    pub fn with_streams(mut self, streams: usize) -> Self {
+        self.streams = streams;
+        self
+    }
+
+    /// How many COPY streams a job loads over (1: one COPY inside the publishing transaction).
+    pub fn streams(&self) -> usize {
+        self.streams.max(1)
+    }
+
+    /// The pool's connections.
+    pub fn connections(&self) -> &deadpool_postgres::Pool {
+        &self.connections
+    }
+
+    /// A job's parallel loading, if it has more than one stream.
+    fn parallel(&self) -> Option<ParallelCopy> {
+        (self.streams >= 2).then(|| ParallelCopy {
+            url: self.url.clone(),
+            streams: self.streams,
+        })
+    }
+}
+
+impl std::fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("streams", &self.streams())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A [`WorkerPool`] of `size` connections to `database_url`; jobs load over the streams of
+/// [`ParallelCopy::from_env`] (`ONEMAP_INGEST_STREAMS`, else one per core, 2 to 8), as
+/// `onemap ingest` does.
+pub fn pool(database_url: &str, size: usize) -> JobResult<WorkerPool> {
     let config: tokio_postgres::Config = database_url
         .parse()
         .map_err(JobError::pg("reading the database URL"))?;
     let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
-    deadpool_postgres::Pool::builder(manager)
+    let connections = deadpool_postgres::Pool::builder(manager)
         .max_size(size.max(2))
         .build()
-        .map_err(|e| JobError::Pool(e.to_string()))
+        .map_err(|e| JobError::Pool(e.to_string()))?;
+    Ok(WorkerPool {
+        connections,
+        url: database_url.to_owned(),
+        streams: ParallelCopy::from_env(database_url).map_or(1, |p| p.streams),
+    })
 }
 
 /// The database role ingest publishes with: `onemap_writer`, which owns `onemap.features`
@@ -195,8 +264,9 @@ fn with_role(url: &str, role: &str) -> String {
 }
 
 /// The pool `onemap worker` and the worker inside `onemap serve` run jobs with: [`pool`] of
-/// [`worker_url`], so jobs publish as [`WORKER_ROLE`].
-pub async fn worker_pool(database_url: &str) -> JobResult<deadpool_postgres::Pool> {
+/// [`worker_url`], so jobs publish as [`WORKER_ROLE`], and their COPY streams connect as
+/// [`WORKER_ROLE`] too (as `onemap ingest`'s do).
+pub async fn worker_pool(database_url: &str) -> JobResult<WorkerPool> {
     pool(&worker_url(database_url).await?, 3)
 }
 
@@ -332,7 +402,8 @@ fn worker_name() -> String {
 /// requester, and records the outcome. Returns [`ExecutionOutcome::EmptyQueue`] when there was
 /// nothing to do. An `Err` is a problem with the queue itself, not with the job.
 #[tracing::instrument(skip_all)]
-pub async fn try_execute_job(pool: &deadpool_postgres::Pool) -> JobResult<ExecutionOutcome> {
+pub async fn try_execute_job(workers: &WorkerPool) -> JobResult<ExecutionOutcome> {
+    let pool = workers.connections();
     let worker = worker_name();
     let lease = LEASE.as_secs_f64();
     let mut conn = pool
@@ -364,13 +435,15 @@ pub async fn try_execute_job(pool: &deadpool_postgres::Pool) -> JobResult<Execut
     let outcome = match job_inputs(&conn, &row).await {
         Ok((request, acting)) => {
             let progress = Arc::new(IngestProgress::new());
-            let req = request.ingest_request(path.clone(), progress.clone());
-            let beat = tokio::spawn(heartbeat(
+            let req = request.ingest_request(path.clone(), progress.clone(), workers.parallel());
+            // Stopped when this future is dropped too (a worker shut down mid-job), so that
+            // the job's lease then expires.
+            let beat = Heartbeat(tokio::spawn(heartbeat(
                 pool.clone(),
                 id,
                 worker.clone(),
                 progress.clone(),
-            ));
+            )));
             let result = onemap_access::publish::publish(&mut conn, &acting, &req).await;
             // A new survey year of a land-use layer: its trend summaries, in this job (the
             // heartbeat keeps the lease meanwhile). A failure is reported, the version stays.
@@ -380,8 +453,7 @@ pub async fn try_execute_job(pool: &deadpool_postgres::Pool) -> JobResult<Execut
                 }
                 _ => None,
             };
-            beat.abort();
-            let _ = beat.await;
+            beat.stop().await;
             if let (Err(e), true) = (&result, conn.is_closed()) {
                 audit_lost_connection(pool, &acting, &req, &e.to_string()).await;
             }
@@ -513,6 +585,22 @@ async fn audit_lost_connection(
     }
 }
 
+/// A running [`heartbeat`], aborted when dropped.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Heartbeat {
+    async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Writes the progress and renews the lease every [`HEARTBEAT`] until aborted.
 async fn heartbeat(
     pool: deadpool_postgres::Pool,
@@ -550,10 +638,7 @@ async fn heartbeat(
 /// Runs jobs until `shutdown` completes: a job at a time, polling every second when the queue
 /// is empty. A job in progress at shutdown is abandoned; its lease expires and another worker
 /// takes it again.
-pub async fn run_worker(
-    pool: deadpool_postgres::Pool,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
+pub async fn run_worker(pool: WorkerPool, shutdown: impl std::future::Future<Output = ()>) {
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let idle = tokio::select! {

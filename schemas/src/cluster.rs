@@ -214,7 +214,7 @@ impl PrivateCluster {
     fn pg_ctl(&self, args: &[&str]) -> SchemaResult<Output> {
         let pgdata = self.pgdata();
         let mut all: Vec<&std::ffi::OsStr> = vec!["-D".as_ref(), pgdata.as_os_str()];
-        all.extend(args.iter().map(|a| std::ffi::OsStr::new(a)));
+        all.extend(args.iter().map(std::ffi::OsStr::new));
         self.run_pg("pg_ctl", &all)
     }
 

@@ -1,12 +1,14 @@
 //! The stored Web-Mercator copy and geodesic area of every feature (`geom_3857`, `area_m2`):
-//! computed in the client for geographic files (EPSG:4326, 4490) and the CGCS2000 Gauss-Krüger
-//! zones (EPSG:4513–4554; see also tests/tests/ingest_formats3.rs), by the partition's trigger
+//! computed in the client for geographic files (EPSG:4326, 4490), the CGCS2000 Gauss-Krüger
+//! zones (3-degree EPSG:4513–4554, see tests/tests/ingest_formats3.rs; 6-degree EPSG:4491–4512)
+//! and WGS 84 / UTM (EPSG:32601–32660, 32701–32760), by the partition's trigger
 //! for the others, they must be what PostGIS's own expressions give, on the real fixtures.
 
 mod helpers;
 
 use std::path::PathBuf;
 
+use helpers::zones::{assert_zones_derived_as_postgis, forbid_server_derivation, Zone};
 use helpers::{fixture, TestDb};
 use onemap_ingest::{ingest, IngestReport, IngestRequest};
 use tokio_postgres::Client;
@@ -105,13 +107,7 @@ async fn geographic_files_are_derived_without_asking_the_server() {
     let mut client = db.client().await;
     // In this database the partition's trigger refuses to work: every row must arrive with
     // its derivatives.
-    client
-        .batch_execute(
-            "CREATE OR REPLACE FUNCTION onemap.features_derive() RETURNS trigger
-             LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the server was asked'; END $$",
-        )
-        .await
-        .unwrap();
+    forbid_server_derivation(&client).await;
     for (layer, file) in [
         ("p4326", "ingest/shandan_parcels_4326.geojson"),
         ("p4490", "ingest/shandan_parcels_4490.geojson"),
@@ -248,4 +244,49 @@ async fn repaired_and_promoted_geometries_get_fresh_derivatives() {
         (r.get(0), r.get(1))
     };
     assert!(((bowtie / square) - 0.5).abs() < 1e-3, "{bowtie} {square}");
+}
+
+#[tokio::test]
+async fn utm_and_six_degree_gauss_kruger_zones_are_derived_in_the_client_as_postgis_derives_them() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    forbid_server_derivation(&client).await;
+    // Out to 2.9° west and 2.8° east of the central meridian (a 6° zone's edges; the widest
+    // parcel reaches 0.12° further east, still short of the antimeridian in zone 60), from
+    // near the equator to 80°.
+    let offsets = &[-2.9, -1.6, 0.0, 0.45, 1.2, 2.8];
+    let north = &[0.3, 18.2, 38.8, 62.0, 79.5];
+    let south = &[-79.5, -62.0, -38.8, -18.2, -0.3];
+    let mut zones = Vec::new();
+    for zone in 1..=60 {
+        let cm = f64::from(6 * zone - 183);
+        for (srid, lats) in [(32600 + zone, north), (32700 + zone, south)] {
+            zones.push(Zone {
+                srid,
+                geographic: 4326,
+                cm,
+                offsets,
+                lats,
+            });
+        }
+    }
+    // CGCS2000 6° zones 13–23, with the zone number in the easting (4491–4501) and without
+    // (4502–4512), over China's latitudes.
+    for zone in 13..=23 {
+        let cm = f64::from(6 * zone - 3);
+        for srid in [4478 + zone, 4489 + zone] {
+            zones.push(Zone {
+                srid,
+                geographic: 4490,
+                cm,
+                offsets,
+                lats: &[18.2, 31.0, 38.8, 45.5, 53.4],
+            });
+        }
+    }
+    assert_eq!(zones.len(), 142);
+    let (worst_area, worst_mercator) = assert_zones_derived_as_postgis(&mut client, &zones).await;
+    eprintln!(
+        "worst relative area difference {worst_area:e}, worst Web-Mercator distance {worst_mercator:e} m"
+    );
 }

@@ -313,3 +313,45 @@ async fn a_file_geodatabase_layer_is_chosen_with_source_layer() {
     let report = ingest(&mut client, &req).await.unwrap();
     assert_eq!(report.features_written, 6);
 }
+
+#[tokio::test]
+async fn a_flatgeobuf_crs_known_only_by_its_header_wkt_is_reported_as_found_there() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let report = ingest(
+        &mut client,
+        &request(fixture("ingest/fgb/parcels_custom_wkt.fgb"), "fgb_wkt"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.features_written, 6);
+    assert_eq!(report.srid, 4543, "{}", report.srid_source);
+    let how = &report.srid_source;
+    assert!(how.starts_with("FlatGeobuf header's CRS WKT"), "{how}");
+    assert!(how.contains("Shandan_GK_CM_102E"), "{how}");
+    assert!(!how.contains(".prj"), "{how}");
+}
+
+#[cfg(feature = "gdal")]
+#[tokio::test]
+async fn a_file_geodatabase_crs_known_only_by_its_wkt_is_reported_as_the_feature_class_wkt() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let report = ingest(
+        &mut client,
+        &request(
+            fixture("ingest/gdb/shandan_parcels_custom_wkt.gdb"),
+            "gdb_wkt",
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.features_written, 6);
+    assert_eq!(report.srid, 4543, "{}", report.srid_source);
+    let how = &report.srid_source;
+    assert!(
+        how.starts_with("File Geodatabase feature class \"shandan_parcels\"'s WKT"),
+        "{how}"
+    );
+    assert!(!how.contains(".prj"), "{how}");
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 use std::path::PathBuf;
 
+use helpers::zones::{assert_zones_derived_as_postgis, forbid_server_derivation, Zone};
 use helpers::{fixture, TestDb};
 use onemap_ingest::{ingest, IngestError, IngestReport, IngestRequest};
 use tokio_postgres::Client;
@@ -266,92 +267,26 @@ async fn a_broken_curve_in_a_csv_rejects_its_row_with_the_line_and_loads_the_oth
     );
 }
 
-/// Parcels (squares and a long thin quadrilateral, 50 m to 4 km) over the whole band of a
-/// CGCS2000 3° Gauss-Krüger zone, from 18°N to 53°N and out to 1.6° from its central meridian,
-/// as WKT in the zone's grid (PostGIS projects them), one CSV row each.
-async fn zone_parcels_csv(client: &Client, srid: i32, cm: f64, path: &std::path::Path) {
-    let rows = client
-        .query(
-            "WITH p AS (
-                 SELECT row_number() OVER () AS id, lon, lat, d
-                   FROM unnest(ARRAY[-1.6, -0.7, 0.0, 0.45, 1.2, 1.6]) AS dl(dl),
-                        unnest(ARRAY[18.2, 31.0, 38.8, 45.5, 53.4]) AS lat(lat),
-                        unnest(ARRAY[0.0005, 0.01, 0.04]) AS d(d),
-                        LATERAL (SELECT $2::float8 + dl AS lon) l)
-             SELECT id, ST_AsText(ST_Transform(ST_SetSRID(
-                        CASE WHEN id % 4 = 0 THEN
-                            ST_MakePolygon(ST_MakeLine(ARRAY[ST_MakePoint(lon, lat),
-                                ST_MakePoint(lon + d * 3, lat + d / 5),
-                                ST_MakePoint(lon + d * 3, lat + d / 2),
-                                ST_MakePoint(lon, lat)]))
-                        ELSE ST_MakeEnvelope(lon, lat, lon + d, lat + d) END, 4490), $1::int), 17)
-               FROM p ORDER BY id",
-            &[&srid, &cm],
-        )
-        .await
-        .unwrap();
-    let mut csv = String::from("id,wkt\n");
-    for r in &rows {
-        csv.push_str(&format!(
-            "{},\"{}\"\n",
-            r.get::<_, i64>(0),
-            r.get::<_, String>(1)
-        ));
-    }
-    std::fs::write(path, csv).unwrap();
-}
-
 #[tokio::test]
 async fn gauss_kruger_zones_are_derived_in_the_client_as_postgis_derives_them() {
     let db = TestDb::new().await;
     let mut client = db.client().await;
-    // In this database the partition's trigger refuses to work: every row must arrive with
-    // its derivatives from the client.
-    client
-        .batch_execute(
-            "CREATE OR REPLACE FUNCTION onemap.features_derive() RETURNS trigger
-             LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the server was asked'; END $$",
-        )
-        .await
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("onemap-formats3-gk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (mut worst_area, mut worst_mercator) = (0.0f64, 0.0f64);
-    for srid in 4513..=4554 {
-        let cm = if srid <= 4533 {
-            3.0 * f64::from(srid - 4488)
-        } else {
-            75.0 + 3.0 * f64::from(srid - 4534)
-        };
-        let path = dir.join(format!("zone_{srid}.csv"));
-        zone_parcels_csv(&client, srid, cm, &path).await;
-        let mut req = request(path, &format!("gk_{srid}"));
-        req.srid = Some(srid);
-        let report = ingest(&mut client, &req).await.unwrap();
-        assert_eq!(report.features_written, 90, "EPSG:{srid}");
-        let row = client
-            .query_one(
-                include_str!("sql/derived_agreement.sql"),
-                &[&report.version_id],
-            )
-            .await
-            .unwrap();
-        let missing: i64 = row.get("missing");
-        let shape_differs: i64 = row.get("shape_differs");
-        let area_rel: f64 = row.get("area_rel");
-        let mercator_m: f64 = row.get("mercator_m");
-        assert_eq!((missing, shape_differs), (0, 0), "EPSG:{srid}");
-        assert!(
-            area_rel <= 1e-9,
-            "EPSG:{srid}: areas differ by {area_rel:e}"
-        );
-        assert!(
-            mercator_m <= 1e-6,
-            "EPSG:{srid}: Web-Mercator copies differ by {mercator_m} m"
-        );
-        worst_area = worst_area.max(area_rel);
-        worst_mercator = worst_mercator.max(mercator_m);
-    }
-    std::fs::remove_dir_all(&dir).ok();
+    forbid_server_derivation(&client).await;
+    // Parcels over the whole band of each CGCS2000 3° zone, from 18°N to 53°N and out to 1.6°
+    // from its central meridian.
+    let zones: Vec<Zone> = (4513..=4554)
+        .map(|srid| Zone {
+            srid,
+            geographic: 4490,
+            cm: if srid <= 4533 {
+                3.0 * f64::from(srid - 4488)
+            } else {
+                75.0 + 3.0 * f64::from(srid - 4534)
+            },
+            offsets: &[-1.6, -0.7, 0.0, 0.45, 1.2, 1.6],
+            lats: &[18.2, 31.0, 38.8, 45.5, 53.4],
+        })
+        .collect();
+    let (worst_area, worst_mercator) = assert_zones_derived_as_postgis(&mut client, &zones).await;
     eprintln!("worst relative area difference {worst_area:e}, worst Web-Mercator distance {worst_mercator:e} m");
 }

@@ -5,9 +5,10 @@
 
 mod helpers;
 
+use helpers::ingest_checks::{first_column, succeeded};
 use helpers::{fixture, TestDb};
 use onemap_access::{Acting, Principal};
-use onemap_jobs::{ExecutionOutcome, JobFile, JobRequest};
+use onemap_jobs::{JobFile, JobRequest};
 use onemap_tile_server::{with_role, READ_ROLE, WRITE_ROLE};
 
 const LAYER: &str = "role_parcels";
@@ -58,28 +59,28 @@ async fn versions_and_partitions(db: &TestDb) -> (i64, i64) {
 
 /// The owner of `onemap.features` and of every partition of it.
 async fn owners(db: &TestDb) -> Vec<String> {
-    let client = db.client().await;
-    client
-        .query(
-            "SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c
-              WHERE c.oid = 'onemap.features'::regclass
-                 OR c.oid IN (SELECT inhrelid FROM pg_inherits
-                               WHERE inhparent = 'onemap.features'::regclass)",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    first_column(
+        &db.client().await,
+        "SELECT DISTINCT pg_get_userbyid(c.relowner)::text FROM pg_class c
+          WHERE c.oid = 'onemap.features'::regclass
+             OR c.oid IN (SELECT inhrelid FROM pg_inherits
+                           WHERE inhparent = 'onemap.features'::regclass)",
+        &[],
+    )
+    .await
 }
 
 #[tokio::test]
 async fn the_worker_pool_runs_a_job_end_to_end_as_onemap_writer() {
     let db = TestDb::new().await;
     assert_eq!(onemap_jobs::WORKER_ROLE, WRITE_ROLE);
-    let pool = onemap_jobs::worker_pool(&db.url).await.unwrap();
-    let (current, session) = roles_of(&pool).await;
+    // Over two COPY streams (whatever ONEMAP_INGEST_STREAMS says): the staging table's
+    // connection must assume onemap_writer too, or the partition's owner below would differ.
+    let pool = onemap_jobs::worker_pool(&db.url)
+        .await
+        .unwrap()
+        .with_streams(2);
+    let (current, session) = roles_of(pool.connections()).await;
     assert_eq!(current, WRITE_ROLE);
     assert_ne!(session, WRITE_ROLE, "the login role assumes onemap_writer");
 
@@ -93,14 +94,7 @@ async fn the_worker_pool_runs_a_job_end_to_end_as_onemap_writer() {
     .await
     .unwrap();
     let outcome = onemap_jobs::try_execute_job(&pool).await.unwrap();
-    assert_eq!(
-        outcome,
-        ExecutionOutcome::TaskCompleted {
-            id,
-            succeeded: true,
-            error: None
-        }
-    );
+    assert_eq!(outcome, succeeded(id));
     let job = onemap_jobs::get(&client, &Principal::Operator("t".into()), id)
         .await
         .unwrap()
@@ -108,7 +102,8 @@ async fn the_worker_pool_runs_a_job_end_to_end_as_onemap_writer() {
     assert_eq!(job.state, "succeeded");
     assert!(job.rows > 0);
     assert_eq!(versions_and_partitions(&db).await, (1, 1));
-    // The partition was created by the job's role, so the job ran as onemap_writer.
+    // The partition was created by the job's role (on the staging connection), so the job
+    // ran as onemap_writer.
     assert_eq!(owners(&db).await, vec![WRITE_ROLE.to_owned()]);
     let features: i64 = client
         .query_one(

@@ -8,34 +8,13 @@ mod helpers;
 
 use std::path::{Path, PathBuf};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use axum::Router;
-use helpers::TestDb;
-use http_body_util::BodyExt;
-use onemap_access::{tokens, users, Acting, Role};
+use axum::http::{Method, StatusCode};
+use helpers::http::{call, Credential};
+use helpers::ledger::{ledger_world, load, lonlat, LedgerWorld};
+use helpers::{temp_dir, TestDb};
+use onemap_access::{Acting, Role};
 use onemap_ledger::{ImportReport, ImportRequest};
-use onemap_tile_server::{app, AppState, ServerConfig};
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-/// The zoning and survey fixtures, with the land use as `dltb`, precomputed.
-async fn load(db: &TestDb) -> tokio_postgres::Client {
-    helpers::survey_fixtures::load_zoning_and_surveys(db, "dltb").await
-}
-
-/// Lon/lat of the fixture cell coordinate (x, y) (cells of 100 m from E 499 700, N 4 290 000).
-async fn lonlat(client: &tokio_postgres::Client, x: f64, y: f64) -> [f64; 2] {
-    let row = client
-        .query_one(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), \
-             4543), 4326) AS p) s",
-            &[&(499_700.0 + 100.0 * x), &(4_290_000.0 + 100.0 * y)],
-        )
-        .await
-        .unwrap();
-    [row.get(0), row.get(1)]
-}
 
 fn feature(props: Value, geometry: Value) -> Value {
     json!({"type": "Feature", "properties": props, "geometry": geometry})
@@ -116,7 +95,7 @@ async fn a_batch_with_broken_rows_loads_the_good_ones_reports_each_bad_one_and_a
 ) {
     let db = TestDb::new().await;
     let mut client = load(&db).await;
-    let dir = tempfile_dir();
+    let dir = temp_dir("ledger");
     let path = batch_file(&client, &dir).await;
     let report = import(&mut client, &path).await;
     assert_eq!(report.rows, 10);
@@ -182,25 +161,12 @@ async fn a_batch_with_broken_rows_loads_the_good_ones_reports_each_bad_one_and_a
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "onemap-ledger-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn each_clue_is_enriched_with_zone_station_village_land_classes_change_parcels_and_departments(
 ) {
     let db = TestDb::new().await;
     let mut client = load(&db).await;
-    let dir = tempfile_dir();
+    let dir = temp_dir("ledger");
     let path = batch_file(&client, &dir).await;
     import(&mut client, &path).await;
     let all = onemap_ledger::clues::list(
@@ -270,80 +236,18 @@ async fn each_clue_is_enriched_with_zone_station_village_land_classes_change_par
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-struct World {
-    _db: TestDb,
-    client: tokio_postgres::Client,
-    app: Router,
-    ids: std::collections::HashMap<String, i64>,
-}
-
-/// The imported batch, a server, and users named `<department>_<role>`.
-async fn world(
-    users_: &[(&str, &str, Role)],
-) -> (World, std::collections::HashMap<String, String>) {
-    let db = TestDb::new().await;
-    let mut client = load(&db).await;
-    let dir = tempfile_dir();
-    let path = batch_file(&client, &dir).await;
-    import(&mut client, &path).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    let operator = Acting::operator("test");
-    let mut tokens_ = std::collections::HashMap::new();
-    for (name, department, role) in users_ {
-        users::add(&mut client, &operator, name, department, *role, None)
-            .await
-            .unwrap();
-        let (_, token) = tokens::create(&mut client, &operator, name, "test")
-            .await
-            .unwrap();
-        tokens_.insert(name.to_string(), token);
-    }
-    let ids = client
-        .query("SELECT clue_id, id FROM onemap.clues", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let config = ServerConfig {
-        database_url: db.url.clone(),
-        viewer_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../viewer"),
-        pool_size: 4,
-        tile_cache_mb: 0,
-    };
-    let app = app(AppState::new(&config).await.unwrap());
-    (
-        World {
-            _db: db,
-            client,
-            app,
-            ids,
+/// The batch imported, a server, and users named `<department>_<role>`.
+async fn world(users: &[(&str, &str, Role)]) -> LedgerWorld {
+    ledger_world(
+        "ledger",
+        async |client: &mut tokio_postgres::Client, dir: &Path| {
+            let path = batch_file(client, dir).await;
+            import(client, &path).await;
         },
-        tokens_,
+        users,
+        None,
     )
-}
-
-async fn send(
-    app: &Router,
-    method: Method,
-    uri: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, String) {
-    let mut request = Request::builder().method(method).uri(uri);
-    if let Some(t) = token {
-        request = request.header("authorization", format!("Bearer {t}"));
-    }
-    if body.is_some() {
-        request = request.header("content-type", "application/json");
-    }
-    let request = request
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    .await
 }
 
 fn clue_ids(body: &str) -> Vec<String> {
@@ -360,7 +264,7 @@ fn clue_ids(body: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_the_public_none() {
-    let (w, t) = world(&[
+    let w = world(&[
         ("zrzy_viewer", "zrzy", Role::Viewer),
         ("sw_viewer", "sw", Role::Viewer),
         ("lcj_viewer", "lcj", Role::Viewer),
@@ -369,6 +273,7 @@ async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_th
         ("jtys_viewer", "jtys", Role::Viewer),
     ])
     .await;
+    let t = &w.tokens;
     let cases: [(&str, &[&str]); 6] = [
         ("zrzy_viewer", &["LD-001"]),
         ("sw_viewer", &["SJ-003"]),
@@ -378,54 +283,61 @@ async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_th
         ("jtys_viewer", &[]),
     ];
     for (user, expected) in cases {
-        let (status, body) = send(&w.app, Method::GET, "/api/clues", Some(&t[user]), None).await;
+        let (status, body) = call(
+            &w.app,
+            &Method::GET,
+            "/api/clues",
+            &Credential::from_token(Some(&t[user])),
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{user}: {body}");
         assert_eq!(clue_ids(&body), expected, "{user}");
     }
     // Filters narrow what one may see; they never widen it.
-    let (_, body) = send(
+    let (_, body) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues?station=lsz&department=zrzy",
-        Some(&t["sthwb_viewer"]),
+        &Credential::from_token(Some(&t["sthwb_viewer"])),
         None,
     )
     .await;
     assert_eq!(clue_ids(&body), ["LD-001"]);
-    let (_, body) = send(
+    let (_, body) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues?department=sw",
-        Some(&t["zrzy_viewer"]),
+        &Credential::from_token(Some(&t["zrzy_viewer"])),
         None,
     )
     .await;
     assert_eq!(clue_ids(&body), Vec::<String>::new());
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues?status=done",
-        Some(&t["zrzy_viewer"]),
+        &Credential::from_token(Some(&t["zrzy_viewer"])),
         None,
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     let water = w.ids["SJ-003"];
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         &format!("/api/clues/{water}"),
-        Some(&t["zrzy_viewer"]),
+        &Credential::from_token(Some(&t["zrzy_viewer"])),
         None,
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = send(
+    let (status, body) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         &format!("/api/clues/{water}"),
-        Some(&t["sw_viewer"]),
+        &Credential::from_token(Some(&t["sw_viewer"])),
         None,
     )
     .await;
@@ -437,14 +349,14 @@ async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_th
         "/api/clues/export?format=csv",
         &format!("/api/clues/{water}"),
     ] {
-        let (status, _) = send(&w.app, Method::GET, uri, None, None).await;
+        let (status, _) = call(&w.app, &Method::GET, uri, &Credential::Anonymous, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "anonymous {uri}");
     }
-    let (status, csv) = send(
+    let (status, csv) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues/export?format=csv",
-        Some(&t["lsz_viewer"]),
+        &Credential::from_token(Some(&t["lsz_viewer"])),
         None,
     )
     .await;
@@ -457,20 +369,20 @@ async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_th
         .any(|l| l.contains(",LD-001,national,绿盾2024,2024-03-01,mining,pending,false,")));
     // XLSX holds the same rows (tests/tests/ledger_reports.rs reads it back); another format
     // is refused.
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues/export?format=xlsx",
-        Some(&t["lsz_viewer"]),
+        &Credential::from_token(Some(&t["lsz_viewer"])),
         None,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues/export?format=ods",
-        Some(&t["lsz_viewer"]),
+        &Credential::from_token(Some(&t["lsz_viewer"])),
         None,
     )
     .await;
@@ -480,20 +392,30 @@ async fn a_department_sees_only_its_own_clues_the_coordinating_office_all_and_th
 #[tokio::test]
 async fn workflow_steps_through_the_api_are_checked_recorded_in_the_audit_trail_and_overdue_is_flagged(
 ) {
-    let (w, t) = world(&[
+    let w = world(&[
         ("zrzy_editor", "zrzy", Role::Editor),
         ("zrzy_viewer", "zrzy", Role::Viewer),
         ("sthwb_editor", "sthwb", Role::Editor),
         ("lsz_editor", "lsz", Role::Editor),
     ])
     .await;
+    let t = &w.tokens;
     let mine = w.ids["LD-001"];
     let uri = format!("/api/clues/{mine}/transitions");
     let post = |who: &str, body: Value| {
         let token = t[who].clone();
         let uri = uri.clone();
         let app = w.app.clone();
-        async move { send(&app, Method::POST, &uri, Some(&token), Some(body)).await }
+        async move {
+            call(
+                &app,
+                &Method::POST,
+                &uri,
+                &Credential::from_token(Some(&token)),
+                Some(&body.to_string()),
+            )
+            .await
+        }
     };
 
     // Not yet verified: the sign-off is refused with the reason.
@@ -549,11 +471,11 @@ async fn workflow_steps_through_the_api_are_checked_recorded_in_the_audit_trail_
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // The deadline has passed: flagged in the API and in the daily job's list.
-    let (_, body) = send(
+    let (_, body) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         "/api/clues?overdue=true",
-        Some(&t["zrzy_viewer"]),
+        &Credential::from_token(Some(&t["zrzy_viewer"])),
         None,
     )
     .await;
@@ -620,11 +542,11 @@ async fn workflow_steps_through_the_api_are_checked_recorded_in_the_audit_trail_
             ("clue.close".into(), "sthwb_editor".into(), "closed".into()),
         ]
     );
-    let (_, body) = send(
+    let (_, body) = call(
         &w.app,
-        Method::GET,
+        &Method::GET,
         &format!("/api/clues/{mine}"),
-        Some(&t["sthwb_editor"]),
+        &Credential::from_token(Some(&t["sthwb_editor"])),
         None,
     )
     .await;
@@ -639,32 +561,35 @@ async fn workflow_steps_through_the_api_are_checked_recorded_in_the_audit_trail_
 
     // A clue found to be no problem goes straight to the sign-off.
     let water = w.ids["SJ-003"];
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::POST,
+        &Method::POST,
         &format!("/api/clues/{water}/transitions"),
-        Some(&t["sthwb_editor"]),
-        Some(json!({"action": "verify_no_problem",
-        "notes": "licensed small hydropower, eco-flow met", "date": "2024-05-10"})),
+        &Credential::from_token(Some(&t["sthwb_editor"])),
+        Some(
+            &json!({"action": "verify_no_problem",
+        "notes": "licensed small hydropower, eco-flow met", "date": "2024-05-10"})
+            .to_string(),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::POST,
+        &Method::POST,
         &format!("/api/clues/{water}/transitions"),
-        Some(&t["sthwb_editor"]),
-        Some(json!({"action": "close"})),
+        &Credential::from_token(Some(&t["sthwb_editor"])),
+        Some(&json!({"action": "close"}).to_string()),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
     // Someone who cannot see a clue cannot step it either: 404, not 403.
-    let (status, _) = send(
+    let (status, _) = call(
         &w.app,
-        Method::POST,
+        &Method::POST,
         &format!("/api/clues/{water}/transitions"),
-        Some(&t["zrzy_editor"]),
-        Some(json!({"action": "close"})),
+        &Credential::from_token(Some(&t["zrzy_editor"])),
+        Some(&json!({"action": "close"}).to_string()),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -7,36 +7,15 @@
 
 mod helpers;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use axum::Router;
+use axum::http::{Method, StatusCode};
+use helpers::http::{self, Answer, Credential, Req};
+use helpers::ledger::{ledger_world, load, lonlat, LedgerWorld};
 use helpers::TestDb;
-use http_body_util::BodyExt;
-use onemap_access::{tokens, users, Acting, Principal, Role};
+use onemap_access::{Acting, Principal, Role};
 use onemap_ledger::{ImportReport, ImportRequest};
-use onemap_tile_server::{app, AppState, ServerConfig, UploadConfig};
 use serde_json::{json, Value};
-use tower::ServiceExt;
-
-async fn load(db: &TestDb) -> tokio_postgres::Client {
-    helpers::survey_fixtures::load_zoning_and_surveys(db, "dltb").await
-}
-
-/// Lon/lat of the fixture cell coordinate (x, y).
-async fn lonlat(client: &tokio_postgres::Client, x: f64, y: f64) -> [f64; 2] {
-    let row = client
-        .query_one(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), \
-             4543), 4326) AS p) s",
-            &[&(499_700.0 + 100.0 * x), &(4_290_000.0 + 100.0 * y)],
-        )
-        .await
-        .unwrap();
-    [row.get(0), row.get(1)]
-}
 
 async fn square(client: &tokio_postgres::Client, x0: f64, y0: f64) -> Value {
     let mut ring = Vec::new();
@@ -44,19 +23,6 @@ async fn square(client: &tokio_postgres::Client, x0: f64, y0: f64) -> Value {
         ring.push(lonlat(client, x0 + x, y0 + y).await);
     }
     json!({"type": "Polygon", "coordinates": [ring]})
-}
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "onemap-ledger-reports-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Five clues known by hand (areas of the 1 ha squares: 10 000 m²):
@@ -133,15 +99,6 @@ async fn import(client: &mut tokio_postgres::Client, path: &Path) -> ImportRepor
     .unwrap()
 }
 
-struct World {
-    db: TestDb,
-    client: tokio_postgres::Client,
-    app: Router,
-    ids: HashMap<String, i64>,
-    tokens: HashMap<String, String>,
-    dir: PathBuf,
-}
-
 const USERS: &[(&str, &str, Role)] = &[
     ("admin", "sthwb", Role::Admin),
     ("sthwb_editor", "sthwb", Role::Editor),
@@ -153,55 +110,24 @@ const USERS: &[(&str, &str, Role)] = &[
     ("sw_viewer", "sw", Role::Viewer),
 ];
 
-async fn world() -> World {
-    let db = TestDb::new().await;
-    let mut client = load(&db).await;
-    let dir = temp_dir();
-    let path = batch(&client, &dir).await;
-    let report = import(&mut client, &path).await;
-    assert_eq!(report.imported, 5, "{report:#?}");
-    let operator = Acting::operator("test");
-    let mut tokens_ = HashMap::new();
-    for (name, department, role) in USERS {
-        users::add(&mut client, &operator, name, department, *role, None)
-            .await
-            .unwrap();
-        let (_, token) = tokens::create(&mut client, &operator, name, "test")
-            .await
-            .unwrap();
-        tokens_.insert(name.to_string(), token);
-    }
-    let ids = client
-        .query("SELECT clue_id, id FROM onemap.clues", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let config = ServerConfig {
-        database_url: db.url.clone(),
-        viewer_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../viewer"),
-        pool_size: 4,
-        tile_cache_mb: 0,
-    };
-    let state = AppState::new(&config)
-        .await
-        .unwrap()
-        .with_uploads(UploadConfig {
-            dir: dir.join("uploads"),
-            max_bytes: 1 << 20,
-        });
-    World {
-        db,
-        client,
-        app: app(state),
-        ids,
-        tokens: tokens_,
-        dir,
-    }
+/// The five clues imported, a server taking photos of up to 1 MiB, and [`USERS`].
+async fn world() -> LedgerWorld {
+    ledger_world(
+        "ledger-reports",
+        async |client: &mut tokio_postgres::Client, dir: &Path| {
+            let path = batch(client, dir).await;
+            let report = import(client, &path).await;
+            assert_eq!(report.imported, 5, "{report:#?}");
+        },
+        USERS,
+        Some(1 << 20),
+    )
+    .await
 }
 
-impl World {
+impl LedgerWorld {
+    /// Sends `method uri` as `user` (a name in [`USERS`]) or anonymously; gives the status,
+    /// the body's bytes and its content type.
     async fn send(
         &self,
         method: Method,
@@ -209,36 +135,26 @@ impl World {
         user: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Vec<u8>, String) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(u) = user {
-            request = request.header("authorization", format!("Bearer {}", self.tokens[u]));
-        }
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let request = request
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
-        self.respond(request).await
-    }
-
-    async fn respond(&self, request: Request<Body>) -> (StatusCode, Vec<u8>, String) {
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let kind = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, bytes.to_vec(), kind)
+        let who = Credential::from_token(user.map(|u| self.tokens[u].as_str()));
+        let a = http::send(
+            &self.app,
+            method.clone(),
+            uri,
+            Req {
+                body: body.map(|b| b.to_string()),
+                ..who.req(&method, true)
+            },
+        )
+        .await;
+        content(a)
     }
 
     async fn json(&self, method: Method, uri: &str, user: &str, body: Option<Value>) -> Value {
-        let (status, bytes, _) = self.send(method, uri, Some(user), body).await;
-        let text = String::from_utf8_lossy(&bytes);
+        let who = Credential::from_token(Some(&self.tokens[user]));
+        let body = body.map(|b| b.to_string());
+        let (status, text) = http::call(&self.app, &method, uri, &who, body.as_deref()).await;
         assert!(status.is_success(), "{uri} as {user}: {status} {text}");
-        serde_json::from_slice(&bytes).unwrap()
+        serde_json::from_str(&text).unwrap()
     }
 
     /// Uploads `bytes` as a photo of `clue` (multipart `photo`, with a hostile file name).
@@ -252,27 +168,34 @@ impl World {
         .into_bytes();
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/api/clues/{clue}/photos"))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            );
-        if let Some(u) = user {
-            request = request.header("authorization", format!("Bearer {}", self.tokens[u]));
-        }
-        let (status, bytes, _) = self.respond(request.body(Body::from(body)).unwrap()).await;
+        let who = Credential::from_token(user.map(|u| self.tokens[u].as_str()));
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let a = http::send(
+            &self.app,
+            Method::POST,
+            &format!("/api/clues/{clue}/photos"),
+            Req {
+                body_bytes: Some(body),
+                content_type: Some(&content_type),
+                ..who.req(&Method::POST, true)
+            },
+        )
+        .await;
+        let (status, bytes, _) = content(a);
         let value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes)));
         (status, value)
     }
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// The status, body bytes and content type of an answer.
+fn content(a: Answer) -> (StatusCode, Vec<u8>, String) {
+    let kind = a
+        .headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (a.status, a.bytes, kind)
 }
 
 #[tokio::test]

@@ -34,17 +34,9 @@ async fn import(
     .await
 }
 
-/// Lon/lat of the fixture cell coordinate (x, y) (cells of 100 m from E 499 700, N 4 290 000).
+/// CGCS2000 lon/lat of the fixture cell coordinate (x, y).
 async fn lonlat(client: &tokio_postgres::Client, x: f64, y: f64) -> [f64; 2] {
-    let row = client
-        .query_one(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint($1, $2), \
-             4543), 4490) AS p) s",
-            &[&(499_700.0 + 100.0 * x), &(4_290_000.0 + 100.0 * y)],
-        )
-        .await
-        .unwrap();
-    [row.get(0), row.get(1)]
+    helpers::ledger::lonlat_in(client, x, y, 4490).await
 }
 
 /// (clue id, source, date, activity, props, lon, lat, area m², zones) of the clue.

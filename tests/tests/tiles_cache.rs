@@ -321,6 +321,9 @@ const CLASSES: [&str; 8] = [
     "0103", "0102", "0401", "0404", "0305", "0301", "1207", "0702",
 ];
 
+/// A class of a few parcels only: small classes must keep their area at low zooms too.
+const RARE: &str = "1109";
+
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -333,7 +336,8 @@ fn unit(a: u64, b: u64) -> f64 {
 }
 
 /// `cols × rows` jittered quads tiling [`BBOX`] exactly, classed by a smooth field (regions of
-/// one class, as land use has) with a fifth of the parcels picked at random.
+/// one class, as land use has) with a fifth of the parcels picked at random and a few of the
+/// [`RARE`] class.
 fn write_parcels(path: &Path, cols: u64, rows: u64) {
     let dx = (BBOX[2] - BBOX[0]) / cols as f64;
     let dy = (BBOX[3] - BBOX[1]) / rows as f64;
@@ -364,6 +368,12 @@ fn write_parcels(path: &Path, cols: u64, rows: u64) {
             } else {
                 (((field + 3.5) * 1.3) as usize).min(CLASSES.len() - 1)
             };
+            // A handful of parcels of a rare class, each smaller than a pixel at z8.
+            let class = if splitmix(i * 7919 + j * 104_729) % 4000 == 0 {
+                RARE
+            } else {
+                CLASSES[k]
+            };
             let ring = [
                 node(i, j),
                 node(i + 1, j),
@@ -373,7 +383,7 @@ fn write_parcels(path: &Path, cols: u64, rows: u64) {
             ];
             features.push(json!({
                 "type": "Feature",
-                "properties": {"DLBM": CLASSES[k], "BSM": format!("{i}-{j}")},
+                "properties": {"DLBM": class, "BSM": format!("{i}-{j}")},
                 "geometry": {"type": "Polygon", "coordinates": [ring]},
             }));
         }
@@ -495,7 +505,12 @@ async fn land_use_tiles_stay_under_500_kb_at_every_zoom_and_keep_class_areas_at_
         for (x, y) in tiles {
             let uri = format!("/tiles/dltb/{z}/{x}/{y}");
             let a = get(&app, &uri).await;
-            assert_eq!(a.status, StatusCode::OK, "{uri}");
+            assert_eq!(
+                a.status,
+                StatusCode::OK,
+                "{uri}: {}",
+                String::from_utf8_lossy(&a.body)
+            );
             assert!(a.body.len() < 500 * 1024, "{uri}: {} bytes", a.body.len());
             if a.body.len() > largest.0 {
                 largest = (a.body.len(), uri.clone());
@@ -543,6 +558,7 @@ async fn land_use_tiles_stay_under_500_kb_at_every_zoom_and_keep_class_areas_at_
             }
         }
     }
+    assert!(truth.contains_key(RARE), "the rare class is in the data");
     for (class, true_m2) in &truth {
         let drawn = shown.get(class).copied().unwrap_or(0.0);
         let error = (drawn - true_m2).abs() / true_m2;
@@ -552,9 +568,80 @@ async fn land_use_tiles_stay_under_500_kb_at_every_zoom_and_keep_class_areas_at_
             drawn / 1e6,
             (drawn / true_m2 - 1.0) * 100.0
         );
+        // The issue asks for 5%; the mosaic draws each class's area to the tile unit.
         assert!(
-            error < 0.05,
+            error < 0.01,
             "class {class}: {drawn} m² drawn at z8 for {true_m2} m²"
+        );
+    }
+}
+
+#[tokio::test]
+async fn low_zooms_built_by_an_older_method_are_rebuilt_not_served() {
+    let db = TestDb::new().await;
+    let dir = std::env::temp_dir().join(format!("onemap-tiles-method-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("generated_parcels.geojson");
+    write_parcels(&file, 60, 40); // 2 400 parcels: enough to be generalised
+    let version = load(&db, "dltb", file, Some(2024)).await;
+    std::fs::remove_dir_all(&dir).ok();
+    let (x, y) = tile_of(101.1, 38.6, 8);
+    let uri = format!("/tiles/dltb/8/{x}/{y}");
+    let method = |client: tokio_postgres::Client| async move {
+        client
+            .query_one(
+                "SELECT method FROM onemap.generalised_versions WHERE version_id = $1",
+                &[&version],
+            )
+            .await
+            .unwrap()
+            .get::<_, String>(0)
+    };
+
+    let first = get(&server(&db).await, &uri).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let current = method(db.client().await).await;
+    assert!(current.starts_with("mosaic"), "{current}");
+
+    // As an older server would have left it: another method, and shapes of its own.
+    db.client()
+        .await
+        .batch_execute(&format!(
+            "UPDATE onemap.generalised_versions SET method = 'dissolve' WHERE version_id = {version};
+             INSERT INTO onemap.generalised_land_use (version_id, zoom, class, geom_3857)
+             SELECT {version}, 8, 'OLD', ST_TileEnvelope(8, {x}, {y});"
+        ))
+        .await
+        .unwrap();
+    let again = get(&server(&db).await, &uri).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let areas = |body: &[u8]| {
+        let mut out: HashMap<String, f64> = HashMap::new();
+        for (props, geom) in decode(body).remove("dltb").unwrap_or_default() {
+            let area = match &geom {
+                geo_types::Geometry::Polygon(p) => polygon_area_m2(p, 8, x, y),
+                geo_types::Geometry::MultiPolygon(mp) => {
+                    mp.0.iter().map(|p| polygon_area_m2(p, 8, x, y)).sum()
+                }
+                other => panic!("not a polygon: {other:?}"),
+            };
+            *out.entry(props["DLBM"].clone()).or_default() += area;
+        }
+        out
+    };
+    let (before, after) = (areas(&first.body), areas(&again.body));
+    assert!(!after.contains_key("OLD"), "{after:?}");
+    assert_eq!(method(db.client().await).await, current);
+    // The rebuilt tile draws what the first build drew.
+    assert_eq!(
+        before.keys().collect::<std::collections::BTreeSet<_>>(),
+        after.keys().collect()
+    );
+    for (class, area) in &before {
+        assert!(
+            (after[class] - area).abs() <= area * 1e-9,
+            "{class}: {area} then {}",
+            after[class]
         );
     }
 }

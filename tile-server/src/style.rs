@@ -162,10 +162,13 @@ pub fn one_map_style(base: &str, layers: &[&Layer], classes: &[LandClass]) -> Va
                 };
                 let mut outline = common("outline", "line");
                 outline["paint"] = if layer.is_land_use() {
+                    // Parcel borders, from the zoom where tiles draw parcels: below it a tile
+                    // is a mosaic of classes whose edges (tile edges among them) are no borders.
+                    outline["minzoom"] = json!(crate::tiles::GENERALISED_MAX_ZOOM + 1);
                     json!({
                         "line-color": "#6b6b6b",
                         "line-width": 0.4,
-                        "line-opacity": ["interpolate", ["linear"], ["zoom"], 9, 0.0, 12, 0.6],
+                        "line-opacity": ["interpolate", ["linear"], ["zoom"], 12, 0.3, 14, 0.6],
                     })
                 } else {
                     json!({ "line-color": color, "line-width": 1.6 })

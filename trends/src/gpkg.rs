@@ -1,7 +1,13 @@
-//! The change parcels as an OGC GeoPackage 1.3 (one feature table `changes`, MultiPolygons in
-//! the to-survey's own CRS), written with SQLite directly: the three required tables
-//! (`gpkg_spatial_ref_sys`, `gpkg_contents`, `gpkg_geometry_columns`) and GeoPackage binary
-//! geometries (the `GP` header with the SRS id and the envelope, then the ISO WKB from PostGIS).
+//! OGC GeoPackage 1.3 files written with SQLite directly, and the change parcels as one.
+//!
+//! The writing pieces serve every GeoPackage Onemap writes (the change-parcel export here, the
+//! demo's layers in `onemap demo`): [`create_core`] (the three required tables
+//! `gpkg_spatial_ref_sys`, `gpkg_contents`, `gpkg_geometry_columns` and the required SRS rows),
+//! [`add_srs`], [`register_feature_table`], and the GeoPackage binary geometry header
+//! ([`geometry_header`]: `GP`, the SRS id and the envelope, before the ISO WKB).
+//!
+//! [`write_changes`] writes the change parcels: one feature table `changes`, MultiPolygons in
+//! the to-survey's own CRS, their WKB from PostGIS.
 
 use std::path::Path;
 
@@ -20,6 +26,8 @@ pub struct GpkgSrs {
     pub organization_coordsys_id: i32,
     /// OGC WKT.
     pub definition: String,
+    /// `gpkg_spatial_ref_sys.description`.
+    pub description: Option<String>,
 }
 
 impl GpkgSrs {
@@ -44,26 +52,100 @@ impl GpkgSrs {
                 .unwrap_or_else(|| "EPSG".into()),
             organization_coordsys_id: row.get::<_, Option<i32>>("auth_srid").unwrap_or(srid),
             definition,
+            description: None,
         })
     }
+}
+
+/// Makes `db` (a new, empty SQLite database) a GeoPackage 1.3: its application id and
+/// version, the three required tables and the required SRS rows (-1, 0 and EPSG:4326).
+pub fn create_core(db: &Connection) -> rusqlite::Result<()> {
+    db.execute_batch(include_str!("sql/gpkg_schema.sql"))
+}
+
+/// Records `srs` in `gpkg_spatial_ref_sys`, replacing a row of the same id.
+pub fn add_srs(db: &Connection, srs: &GpkgSrs) -> rusqlite::Result<()> {
+    db.execute(
+        include_str!("sql/gpkg_srs.sql"),
+        params![
+            srs.name,
+            srs.srs_id,
+            srs.organization,
+            srs.organization_coordsys_id,
+            srs.definition,
+            srs.description
+        ],
+    )
+    .map(drop)
+}
+
+/// A feature table of a GeoPackage, as `gpkg_contents` and `gpkg_geometry_columns` record it
+/// (its geometry column is `geom`, 2-D).
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureTable<'a> {
+    pub table: &'a str,
+    pub identifier: &'a str,
+    pub description: &'a str,
+    /// POINT, LINESTRING, POLYGON, MULTIPOLYGON, ...
+    pub geometry_type: &'a str,
+    pub srs_id: i32,
+    /// `gpkg_contents.last_change` (`None`: now).
+    pub last_change: Option<&'a str>,
+}
+
+/// Registers `table` (already created, with its rows) in `gpkg_contents`, with its extent
+/// `[min_x, min_y, max_x, max_y]` (`None`: unknown, e.g. no rows), and in
+/// `gpkg_geometry_columns`.
+pub fn register_feature_table(
+    db: &Connection,
+    table: &FeatureTable<'_>,
+    extent: Option<[f64; 4]>,
+) -> rusqlite::Result<()> {
+    let [min_x, min_y, max_x, max_y] = extent.map_or([None; 4], |e| e.map(Some));
+    db.execute(
+        include_str!("sql/gpkg_feature_table.sql"),
+        params![
+            table.table,
+            table.identifier,
+            table.description,
+            table.last_change,
+            min_x,
+            min_y,
+            max_x,
+            max_y,
+            table.srs_id
+        ],
+    )?;
+    db.execute(
+        include_str!("sql/gpkg_geometry_column.sql"),
+        params![table.table, table.geometry_type, table.srs_id],
+    )
+    .map(drop)
 }
 
 fn sqlite(e: rusqlite::Error) -> TrendsError {
     TrendsError::Export(format!("writing the GeoPackage: {e}"))
 }
 
-/// The GeoPackage binary geometry: header (`GP`, version 0, flags: little-endian with an
-/// `[min_x, max_x, min_y, max_y]` envelope), SRS id, envelope, then the WKB.
-pub fn geometry_blob(srs_id: i32, bounds: [f64; 4], wkb: &[u8]) -> Vec<u8> {
+/// Appends the header of a GeoPackage binary geometry to `out`: `GP`, version 0 (binary
+/// format version 1), flags (little-endian, an `[min_x, max_x, min_y, max_y]` envelope), the
+/// SRS id and the envelope of `bounds` (`[min_x, min_y, max_x, max_y]`). The little-endian
+/// WKB follows.
+pub fn geometry_header(out: &mut Vec<u8>, srs_id: i32, bounds: [f64; 4]) {
     let [min_x, min_y, max_x, max_y] = bounds;
-    let mut blob = Vec::with_capacity(8 + 32 + wkb.len());
-    blob.extend_from_slice(b"GP");
-    blob.push(0);
-    blob.push(0b0000_0011);
-    blob.extend_from_slice(&srs_id.to_le_bytes());
+    out.extend_from_slice(b"GP");
+    out.push(0);
+    out.push(0b0000_0011);
+    out.extend_from_slice(&srs_id.to_le_bytes());
     for v in [min_x, max_x, min_y, max_y] {
-        blob.extend_from_slice(&v.to_le_bytes());
+        out.extend_from_slice(&v.to_le_bytes());
     }
+}
+
+/// The GeoPackage binary geometry of `wkb`: [`geometry_header`], then the WKB.
+pub fn geometry_blob(srs_id: i32, bounds: [f64; 4], wkb: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(8 + 32 + wkb.len());
+    geometry_header(&mut blob, srs_id, bounds);
     blob.extend_from_slice(wkb);
     blob
 }
@@ -87,21 +169,11 @@ pub fn write_changes(
         }
     }
     let mut db = Connection::open(path).map_err(sqlite)?;
-    db.execute_batch(include_str!("sql/gpkg_schema.sql"))
-        .map_err(sqlite)?;
+    create_core(&db).map_err(sqlite)?;
     let tx = db.transaction().map_err(sqlite)?;
-    tx.execute(
-        "INSERT OR REPLACE INTO gpkg_spatial_ref_sys (srs_name, srs_id, organization, \
-         organization_coordsys_id, definition) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            srs.name,
-            srs.srs_id,
-            srs.organization,
-            srs.organization_coordsys_id,
-            srs.definition
-        ],
-    )
-    .map_err(sqlite)?;
+    tx.execute_batch(include_str!("sql/gpkg_changes.sql"))
+        .map_err(sqlite)?;
+    add_srs(&tx, srs).map_err(sqlite)?;
     let mut extent: Option<[f64; 4]> = None;
     {
         let mut insert = tx
@@ -145,28 +217,21 @@ pub fn write_changes(
                 .map_err(sqlite)?;
         }
     }
-    let [min_x, min_y, max_x, max_y] = extent.map_or([None; 4], |e| e.map(Some));
-    tx.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, \
-         min_y, max_x, max_y, srs_id) VALUES ('changes', 'features', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            title,
-            format!(
-                "Land whose class changed between the {} and {} surveys",
-                changes.from, changes.to
-            ),
-            min_x,
-            min_y,
-            max_x,
-            max_y,
-            srs.srs_id
-        ],
-    )
-    .map_err(sqlite)?;
-    tx.execute(
-        "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, \
-         srs_id, z, m) VALUES ('changes', 'geom', 'MULTIPOLYGON', ?1, 0, 0)",
-        params![srs.srs_id],
+    let description = format!(
+        "Land whose class changed between the {} and {} surveys",
+        changes.from, changes.to
+    );
+    register_feature_table(
+        &tx,
+        &FeatureTable {
+            table: "changes",
+            identifier: title,
+            description: &description,
+            geometry_type: "MULTIPOLYGON",
+            srs_id: srs.srs_id,
+            last_change: None,
+        },
+        extent,
     )
     .map_err(sqlite)?;
     tx.commit().map_err(sqlite)?;

@@ -219,6 +219,27 @@ pub(crate) async fn ensure_area(
     Ok(computed)
 }
 
+/// Whether `kind` (`area` or `transitions`) is precomputed for every one of `version_ids`
+/// (distinct), from `from_version` (transitions), for the zone version `zone_version` (`None`:
+/// the whole extent). One statement and no lock: a read whose figures all exist goes straight
+/// to them, and only a miss takes the `ensure_*` path (lock, statistics check, compute).
+pub(crate) async fn runs_ready(
+    client: &Client,
+    kind: &str,
+    version_ids: &[i64],
+    from_version: Option<i64>,
+    zone_version: Option<i64>,
+) -> TrendsResult<bool> {
+    let row = client
+        .query_one(
+            include_str!("sql/runs_ready.sql"),
+            &[&kind, &version_ids, &from_version, &zone_version],
+        )
+        .await
+        .map_err(TrendsError::pg("reading the precompute runs"))?;
+    Ok(row.get("ready"))
+}
+
 /// Makes sure the overlay of `from` with `to` exists: the change parcels and whole-extent
 /// transitions when `whole`, and the transitions per zone of each of `zones`. The overlay
 /// pieces are computed at most once per call, in a temporary table.

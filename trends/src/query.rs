@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::adhoc::AdHocZone;
-use crate::precompute::{ensure_area, ensure_transitions, LandUseVersion, ZoneVersion};
+use crate::precompute::{ensure_area, ensure_transitions, runs_ready, LandUseVersion, ZoneVersion};
 use crate::{TrendsError, TrendsResult};
 
 /// Class level: 1 groups codes by their first two characters (GB/T 21010 first-level classes;
@@ -131,15 +131,18 @@ pub async fn area_series(client: &mut Client, q: &TrendQuery<'_>) -> TrendsResul
         .filter(|v| q.from.is_none_or(|f| v.year >= f) && q.to.is_none_or(|t| v.year <= t))
         .collect();
     let zone = resolve_zone(client, q).await?;
-    for v in &chosen {
-        match &zone {
-            Some((z, _)) => ensure_area(client, v, std::slice::from_ref(z), true).await?,
-            None => ensure_area(client, v, &[], true).await?,
-        };
-    }
     let ids: Vec<i64> = chosen.iter().map(|v| v.version_id).collect();
     let years: Vec<i32> = chosen.iter().map(|v| v.year).collect();
     let (zone_version, keys) = zone_params(&zone);
+    // Usually everything was precomputed when the years landed: one check, then the read.
+    if !runs_ready(client, "area", &ids, None, zone_version).await? {
+        for v in &chosen {
+            match &zone {
+                Some((z, _)) => ensure_area(client, v, std::slice::from_ref(z), true).await?,
+                None => ensure_area(client, v, &[], true).await?,
+            };
+        }
+    }
     let rows = client
         .query(
             include_str!("sql/area_series.sql"),
@@ -171,11 +174,23 @@ pub async fn transitions(
     let (from, to) = survey_pair(q)?;
     let (from, to) = (&from, &to);
     let zone = resolve_zone(client, q).await?;
-    match &zone {
-        Some((z, _)) => ensure_transitions(client, from, to, std::slice::from_ref(z), true).await?,
-        None => ensure_transitions(client, from, to, &[], true).await?,
-    };
     let (zone_version, keys) = zone_params(&zone);
+    let ready = runs_ready(
+        client,
+        "transitions",
+        &[to.version_id],
+        Some(from.version_id),
+        zone_version,
+    )
+    .await?;
+    if !ready {
+        match &zone {
+            Some((z, _)) => {
+                ensure_transitions(client, from, to, std::slice::from_ref(z), true).await?
+            }
+            None => ensure_transitions(client, from, to, &[], true).await?,
+        };
+    }
     let rows = client
         .query(
             include_str!("sql/transition_cells.sql"),
@@ -372,7 +387,7 @@ pub async fn changes_with(
             "an ad-hoc zone replaces zone_layer and zone: send one or the other".into(),
         ));
     }
-    ensure_transitions(client, &from, &to, &[], true).await?;
+    ensure_overlay(client, &from, &to).await?;
     let (zone_version, keys) = zone_params(&zone);
     let adhoc = options.adhoc.map(|z| z.ewkb.as_slice());
     let newest = |l: Option<&Layer>| l.and_then(|l| l.version(None)).map(|v| v.id);
@@ -502,6 +517,27 @@ fn zone_params(zone: &Option<(ZoneVersion, Vec<String>)>) -> (Option<i64>, Vec<S
     }
 }
 
+/// Makes sure the overlay of `from` with `to` over the whole extent (its change parcels) is
+/// precomputed: one check when it is, the locked `ensure_transitions` path when not.
+async fn ensure_overlay(
+    client: &mut Client,
+    from: &LandUseVersion,
+    to: &LandUseVersion,
+) -> TrendsResult<()> {
+    let ready = runs_ready(
+        client,
+        "transitions",
+        &[to.version_id],
+        Some(from.version_id),
+        None,
+    )
+    .await?;
+    if !ready {
+        ensure_transitions(client, from, to, &[], true).await?;
+    }
+    Ok(())
+}
+
 /// The two survey versions a change question compares (defaults as for [`transitions`]),
 /// with their change parcels made sure of (the overlay computed once if it was not yet):
 /// for callers that read `onemap.change_parcels` themselves (enforcement, change tiles).
@@ -510,7 +546,7 @@ pub async fn change_versions(
     q: &TrendQuery<'_>,
 ) -> TrendsResult<(LandUseVersion, LandUseVersion)> {
     let (from, to) = survey_pair(q)?;
-    ensure_transitions(client, &from, &to, &[], true).await?;
+    ensure_overlay(client, &from, &to).await?;
     Ok((from, to))
 }
 
@@ -623,7 +659,7 @@ pub async fn transitions_in(
 ) -> TrendsResult<TransitionMatrix> {
     adhoc_only(q)?;
     let (from, to) = survey_pair(q)?;
-    ensure_transitions(client, &from, &to, &[], true).await?;
+    ensure_overlay(client, &from, &to).await?;
     let first = adhoc_areas(client, &from, zone).await?;
     let second = adhoc_areas(client, &to, zone).await?;
     let rows = query_without_jit(

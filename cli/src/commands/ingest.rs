@@ -52,6 +52,10 @@ pub struct IngestArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Parallel COPY streams into a staging table (default: ONEMAP_INGEST_STREAMS, else one
+    /// per core, at least 2); 1 loads in one stream inside the publishing transaction.
+    #[arg(long)]
+    pub streams: Option<usize>,
 }
 
 pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
@@ -78,6 +82,18 @@ pub async fn run(ctx: &super::Context, args: IngestArgs) -> anyhow::Result<()> {
         // Ingest writes with its own role, onemap_writer, like the job workers.
         let url = onemap_jobs::worker_url(db.url()).await?;
         let mut client = onemap_schemas::database::connect(&url).await?;
+        // The rows go over several COPY connections, with the same role.
+        let parallel = match args.streams {
+            Some(streams) => (streams >= 2).then(|| onemap_ingest::ParallelCopy {
+                url: url.clone(),
+                streams,
+            }),
+            None => onemap_ingest::ParallelCopy::from_env(&url),
+        };
+        let request = IngestRequest {
+            parallel,
+            ..request.clone()
+        };
         // The CLI acts as the trusted local operator; the publication is audited.
         let acting = onemap_access::Acting::operator(who_am_i());
         let report = onemap_access::publish::publish(&mut client, &acting, &request).await?;

@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// socket's peer address.
     #[arg(long, env = "ONEMAP_TRUSTED_PROXY", value_parser = onemap_tile_server::TrustedProxies::parse)]
     pub trusted_proxy: Option<onemap_tile_server::TrustedProxies>,
+    /// Listen at once, without first building the low-zoom land-use tiles of each land-use
+    /// layer's newest version (they are then built when first asked for): for benchmarks of
+    /// other routes on big databases, where that build takes minutes.
+    #[arg(long)]
+    pub no_warm_up: bool,
 }
 
 pub async fn run(ctx: &super::Context, mut args: ServeArgs) -> anyhow::Result<()> {
@@ -105,10 +110,12 @@ pub async fn serve(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     // The first view of the county is drawn from the low-zoom land use: build it before we
     // say we are ready (once per version; it is kept in the database).
     let warming = std::time::Instant::now();
-    state
-        .warm_up()
-        .await
-        .context("preparing the low-zoom land-use tiles")?;
+    if !args.no_warm_up {
+        state
+            .warm_up()
+            .await
+            .context("preparing the low-zoom land-use tiles")?;
+    }
     if warming.elapsed().as_secs_f64() > 1.0 {
         println!(
             "low-zoom land-use tiles prepared in {:.1} s",

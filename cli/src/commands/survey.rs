@@ -69,7 +69,13 @@ pub async fn run(ctx: &super::Context, args: SurveyArgs) -> anyhow::Result<()> {
         let mut client = onemap_schemas::database::connect(&url).await?;
         // The CLI acts as the trusted local operator; each publication is audited.
         let acting = onemap_access::Acting::operator(who.clone());
+        // Each year's rows go over several COPY connections (ONEMAP_INGEST_STREAMS), same role.
+        let parallel = onemap_ingest::ParallelCopy::from_env(&url);
         let report = survey::sync(&mut client, &req, async |client, ingest_req| {
+            let ingest_req = onemap_ingest::IngestRequest {
+                parallel: parallel.clone(),
+                ..ingest_req
+            };
             onemap_access::publish::publish(client, &acting, &ingest_req)
                 .await
                 .map_err(|e| e.to_string())

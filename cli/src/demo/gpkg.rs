@@ -1,16 +1,34 @@
-//! A minimal GeoPackage 1.2 writer: one feature table per file, geometries as GeoPackage
-//! binary (standard header with an XY envelope, then little-endian ISO WKB).
+//! The demo's GeoPackage files: one feature table per file, written with the GeoPackage pieces
+//! of [`onemap_trends::gpkg`] (core tables, SRS rows, table registration, the binary geometry
+//! header with an XY envelope), then little-endian ISO WKB encoded here.
 
 use std::path::Path;
 
 use anyhow::Context;
+use onemap_trends::gpkg::{
+    add_srs, create_core, geometry_header, register_feature_table, FeatureTable, GpkgSrs,
+};
 use rusqlite::{params_from_iter, Connection, ToSql};
 
 use super::geom::{bbox, oriented, Polygon, Pt};
 use super::{Feature, FieldKind, Geom, LayerSpec, Value};
 
-/// Core tables and the spatial reference systems rows (-1, 0, 4326 and CGCS2000 4490).
-const GPKG_CORE: &str = include_str!("gpkg_core.sql");
+/// CGCS2000 (EPSG:4490), recorded in every demo GeoPackage beside the required rows.
+fn cgcs2000() -> GpkgSrs {
+    GpkgSrs {
+        srs_id: 4490,
+        name: "China Geodetic Coordinate System 2000".into(),
+        organization: "EPSG".into(),
+        organization_coordsys_id: 4490,
+        definition: "GEOGCS[\"China Geodetic Coordinate System 2000\",DATUM[\"China_2000\",\
+            SPHEROID[\"CGCS2000\",6378137,298.257222101,AUTHORITY[\"EPSG\",\"1024\"]],\
+            AUTHORITY[\"EPSG\",\"1043\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],\
+            UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],\
+            AXIS[\"Latitude\",NORTH],AXIS[\"Longitude\",EAST],AUTHORITY[\"EPSG\",\"4490\"]]"
+            .into(),
+        description: Some("CGCS2000 geographic coordinates in decimal degrees".into()),
+    }
+}
 
 /// Writes `features` as the only feature table of a new GeoPackage at `path` (replaced if it
 /// exists), in one transaction.
@@ -25,8 +43,8 @@ pub(crate) fn write(
     let mut conn = Connection::open(path)?;
     conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
     let tx = conn.transaction()?;
-    tx.execute_batch(GPKG_CORE)
-        .context("creating GeoPackage core tables")?;
+    create_core(&tx).context("creating GeoPackage core tables")?;
+    add_srs(&tx, &cgcs2000())?;
 
     let columns: Vec<String> = spec
         .fields
@@ -46,17 +64,6 @@ pub(crate) fn write(
         spec.geometry_type,
         columns.concat()
     ))?;
-    tx.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)
-         VALUES (?1, 'features', ?1, ?2, ?3, ?4)",
-        (spec.table, spec.description, spec.last_change, spec.srs_id),
-    )?;
-    tx.execute(
-        "INSERT INTO gpkg_geometry_columns (table_name, column_name, geometry_type_name, srs_id, z, m)
-         VALUES (?1, 'geom', ?2, ?3, 0, 0)",
-        (spec.table, spec.geometry_type, spec.srs_id),
-    )?;
-
     let mut extent = [
         f64::INFINITY,
         f64::INFINITY,
@@ -105,12 +112,18 @@ pub(crate) fn write(
             insert.execute(params_from_iter(values))?;
         }
     }
-    if extent[0].is_finite() {
-        tx.execute(
-            "UPDATE gpkg_contents SET min_x = ?1, min_y = ?2, max_x = ?3, max_y = ?4 WHERE table_name = ?5",
-            (extent[0], extent[1], extent[2], extent[3], spec.table),
-        )?;
-    }
+    register_feature_table(
+        &tx,
+        &FeatureTable {
+            table: spec.table,
+            identifier: spec.table,
+            description: spec.description,
+            geometry_type: spec.geometry_type,
+            srs_id: spec.srs_id,
+            last_change: Some(spec.last_change),
+        },
+        extent[0].is_finite().then_some(extent),
+    )?;
     tx.commit()?;
     Ok(())
 }
@@ -124,13 +137,7 @@ fn encode(geom: &Geom, srs_id: i32, out: &mut Vec<u8>) -> [f64; 4] {
         Geom::Polygon(p) => bbox(&p[0]),
         Geom::MultiPolygon(m) => bbox(m.iter().flat_map(|p| &p[0])),
     };
-    out.extend_from_slice(b"GP");
-    out.push(0); // binary format version 1 is written as 0
-    out.push(0b0000_0011); // little endian, envelope [minx, maxx, miny, maxy]
-    out.extend_from_slice(&srs_id.to_le_bytes());
-    for v in [env[0], env[2], env[1], env[3]] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    geometry_header(out, srs_id, env);
     match geom {
         Geom::Point(p) => {
             wkb_header(out, 1);

@@ -798,7 +798,7 @@ fn the_geopackage_has_the_core_tables_and_the_expected_rows() {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!((app, version), (0x4750_4B47, 10_200));
+        assert_eq!((app, version), (0x4750_4B47, 10_300));
         let tables: HashSet<String> = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
             .unwrap()

@@ -3,11 +3,12 @@
 //! the client on worker threads instead of by the server row after row during the COPY.
 //!
 //! Only for coordinates whose datum is WGS 84 for PROJ's purposes: EPSG:4326, EPSG:4490
-//! (CGCS2000, which PROJ maps to WGS 84 with a null transformation) and the CGCS2000 3-degree
-//! Gauss-Krüger zones EPSG:4513–4554, brought to longitude and latitude first by the inverse
-//! transverse Mercator PROJ uses for them ([`GaussKruger`]: Poder/Engsager, 6th-order Krüger
-//! series on the CGCS2000 ellipsoid, as PROJ's `tmerc` with `tmerc_default_algo =
-//! poder_engsager`). Everything else,
+//! (CGCS2000, which PROJ maps to WGS 84 with a null transformation), the CGCS2000 Gauss-Krüger
+//! zones (3-degree EPSG:4513–4554, 6-degree EPSG:4491–4512) and WGS 84 / UTM (EPSG:32601–32660
+//! north, 32701–32760 south), brought to longitude and latitude first by the inverse
+//! transverse Mercator PROJ uses for them ([`TransverseMercator`]: Poder/Engsager, 6th-order
+//! Krüger series on the zone's ellipsoid, as PROJ's `tmerc` and `utm` with
+//! `tmerc_default_algo = poder_engsager`). Everything else,
 //! and any geometry outside the domain where the client's result is the server's (latitudes
 //! beyond Web Mercator's ±85.0511287798°, longitudes at or beyond ±180°), is left NULL and
 //! filled by the partition's trigger (`onemap.features_derive`, migration V12), so the stored
@@ -29,7 +30,7 @@ use geographiclib_rs::{Geodesic, PolygonArea, Winding};
 
 /// The SRIDs whose derivatives the client computes.
 pub fn client_derives(srid: i32) -> bool {
-    matches!(srid, 4326 | 4490) || GaussKruger::of(srid).is_some()
+    matches!(srid, 4326 | 4490) || TransverseMercator::of(srid).is_some()
 }
 
 /// Web Mercator's latitude limit, as `onemap.features_derive` clips to it.
@@ -52,8 +53,9 @@ pub struct Deriver {
     polygons: usize,
     rings: usize,
     rings_simple: bool,
-    /// The Gauss-Krüger zone of the current geometry's SRID (`None`: longitude, latitude).
-    grid: Option<GaussKruger>,
+    /// The transverse Mercator zone of the current geometry's SRID (`None`: longitude,
+    /// latitude).
+    grid: Option<TransverseMercator>,
     /// The SRID `grid` was made for.
     grid_srid: i32,
 }
@@ -251,7 +253,7 @@ impl Deriver {
                 self.grid = match srid {
                     4326 | 4490 => None,
                     // Not ours to derive: the server does it.
-                    _ => Some(GaussKruger::of(srid).ok_or(Ok(OutOfDomain))?),
+                    _ => Some(TransverseMercator::of(srid).ok_or(Ok(OutOfDomain))?),
                 };
                 self.grid_srid = srid;
             }
@@ -326,12 +328,12 @@ fn count(out: &mut Vec<u8>, r: &mut Reader<'_>) -> Result<usize, Result<OutOfDom
 
 /// Copies `n` positions, transformed, into `out`; adds all but the last to `ring` when given
 /// (the last closes the ring), with the positions as stored. `grid`: the positions are
-/// Gauss-Krüger grid coordinates, else longitude and latitude.
+/// transverse Mercator grid coordinates, else longitude and latitude.
 fn points(
     out: &mut Vec<u8>,
     r: &mut Reader<'_>,
     n: usize,
-    grid: Option<&GaussKruger>,
+    grid: Option<&TransverseMercator>,
     mut ring: Option<(&mut PolygonArea<'_>, &mut Vec<(f64, f64)>)>,
 ) -> Result<(), Result<OutOfDomain, Malformed>> {
     for i in 0..n {
@@ -427,16 +429,20 @@ fn certainly_simple_ring(ring: &[(f64, f64)]) -> bool {
     true
 }
 
-/// A CGCS2000 3-degree Gauss-Krüger zone (EPSG:4513–4554) and its inverse: grid easting and
-/// northing to longitude and latitude in degrees, computed as PROJ 9 computes them (the
-/// Poder/Engsager "exact" transverse Mercator of its `tmerc.cpp`: Krüger's n-series to the
-/// 6th order, Clenshaw summation, the same operations in the same order), so the results are
-/// PostGIS's `ST_Transform(geom, 4326)` to the last bits that matter.
+/// A transverse Mercator zone PROJ handles on the WGS 84 datum (the CGCS2000 Gauss-Krüger
+/// zones, WGS 84 / UTM) and its inverse: grid easting and northing to longitude and latitude in
+/// degrees, computed as PROJ 9 computes them (the Poder/Engsager "exact" transverse Mercator of
+/// its `tmerc.cpp`: Krüger's n-series to the 6th order, Clenshaw summation, the same operations
+/// in the same order), so the results are PostGIS's `ST_Transform(geom, 4326)` to the last
+/// bits that matter.
 #[derive(Debug, Clone)]
-pub struct GaussKruger {
-    /// Central meridian (radians) and false easting (m).
+pub struct TransverseMercator {
+    /// The ellipsoid's semi-major axis (m).
+    a: f64,
+    /// Central meridian (radians), false easting and false northing (m).
     lam0: f64,
     x0: f64,
+    y0: f64,
     /// Normalised meridian quadrant; ell. N, E -> sph. N, E; Gaussian -> geodetic latitude.
     qn: f64,
     utg: [f64; 6],
@@ -446,25 +452,63 @@ pub struct GaussKruger {
 /// The CGCS2000 ellipsoid (GRS 1980's parameters): semi-major axis and inverse flattening.
 const CGCS2000_A: f64 = 6_378_137.0;
 const CGCS2000_RF: f64 = 298.257_222_101;
+/// The WGS 84 ellipsoid's inverse flattening, as PROJ's `WGS84` (`rf=298.257223563`).
+const WGS84_RF: f64 = 298.257_223_563;
 
-impl GaussKruger {
-    /// The zone of `srid`: EPSG:4513–4533 are zones 25–45 with the zone number in the easting
-    /// (central meridian 3 × zone, false easting zone × 10⁶ + 500 000), EPSG:4534–4554 the
-    /// central meridians 75°E–135°E (false easting 500 000). Scale 1, origin on the equator.
+impl TransverseMercator {
+    /// The zone of `srid`, or `None` when it is not one of these (scale 1 and origin on the
+    /// equator unless said otherwise):
+    /// - EPSG:4513–4533, CGCS2000 3-degree zones 25–45 with the zone number in the easting
+    ///   (central meridian 3 × zone, false easting zone × 10⁶ + 500 000);
+    /// - EPSG:4534–4554, the same zones without it (central meridians 75°E–135°E, false
+    ///   easting 500 000);
+    /// - EPSG:4491–4501, CGCS2000 6-degree zones 13–23 with the zone number in the easting
+    ///   (central meridian 6 × zone − 3);
+    /// - EPSG:4502–4512, the same zones without it (central meridians 75°E–135°E);
+    /// - EPSG:32601–32660 and 32701–32760, WGS 84 / UTM zones 1–60 north and south (scale
+    ///   0.9996, false easting 500 000, false northing 10⁷ in the south), the central meridian
+    ///   computed as PROJ's `utm` computes it.
     pub fn of(srid: i32) -> Option<Self> {
-        let (cm, x0) = match srid {
+        let gk = |cm: i32, x0: f64| {
+            Self::new(
+                CGCS2000_A,
+                CGCS2000_RF,
+                1.0,
+                f64::from(cm).to_radians(),
+                x0,
+                0.0,
+            )
+        };
+        let utm = |zone: i32, y0: f64| {
+            let lam0 =
+                (f64::from(zone - 1) + 0.5) * std::f64::consts::PI / 30.0 - std::f64::consts::PI;
+            Self::new(WGS84_A, WGS84_RF, 0.9996, lam0, 500_000.0, y0)
+        };
+        Some(match srid {
             4513..=4533 => {
                 let zone = srid - 4488;
-                (3 * zone, f64::from(zone) * 1e6 + 500_000.0)
+                gk(3 * zone, f64::from(zone) * 1e6 + 500_000.0)
             }
-            4534..=4554 => (75 + 3 * (srid - 4534), 500_000.0),
+            4534..=4554 => gk(75 + 3 * (srid - 4534), 500_000.0),
+            4491..=4501 => {
+                let zone = srid - 4478;
+                gk(6 * zone - 3, f64::from(zone) * 1e6 + 500_000.0)
+            }
+            4502..=4512 => gk(75 + 6 * (srid - 4502), 500_000.0),
+            32601..=32660 => utm(srid - 32600, 0.0),
+            32701..=32760 => utm(srid - 32700, 10_000_000.0),
             _ => return None,
-        };
+        })
+    }
+
+    /// The zone of an ellipsoid (semi-major axis `a`, inverse flattening `rf`), scale `k0` on
+    /// the central meridian `lam0` (radians), false easting `x0` and northing `y0`, origin on
+    /// the equator.
+    fn new(a: f64, rf: f64, k0: f64, lam0: f64, x0: f64, y0: f64) -> Self {
         // As PROJ's ellipsoid set-up: es from the flattening, n from the angular eccentricity.
-        let f = 1.0 / CGCS2000_RF;
+        let f = 1.0 / rf;
         let es = 2.0 * f - f * f;
         let n = (es.sqrt().asin() / 2.0).tan().powi(2);
-        let k0 = 1.0;
         let mut np = n * n;
         let cgb = {
             let mut c = [0.0; 6];
@@ -510,22 +554,24 @@ impl GaussKruger {
         utg[4] = np * (-4583.0 / 161280.0 + n * (108847.0 / 3991680.0));
         np *= n;
         utg[5] = np * (-20648693.0 / 638668800.0);
-        Some(Self {
-            lam0: f64::from(cm).to_radians(),
+        Self {
+            a,
+            lam0,
             x0,
+            y0,
             qn,
             utg,
             cgb,
-        })
+        }
     }
 
     /// Longitude and latitude (degrees) of grid position (`x` easting, `y` northing, metres);
     /// `None` outside the projection's domain (PROJ's 150° limit).
     pub fn inverse(&self, x: f64, y: f64) -> Option<(f64, f64)> {
-        let ra = 1.0 / CGCS2000_A;
-        // De-offset and de-scale (false northing 0; Zb is 0 for an origin on the equator).
+        let ra = 1.0 / self.a;
+        // De-offset and de-scale (Zb is 0 for an origin on the equator).
         let xn = (x - self.x0) * ra;
-        let yn = y * ra;
+        let yn = (y - self.y0) * ra;
         let mut cn = yn / self.qn;
         let mut ce = xn / self.qn;
         if ce.is_nan() || ce.abs() > 2.623_395_162_778 {

@@ -1,6 +1,7 @@
 //! Where readers push features: each feature becomes one binary COPY row
 //! `(version_id, fid, props, geom)`, batched into chunks sent to the async COPY writer; for
-//! geographic SRIDs worker threads append `geom_3857` and `area_m2` to each row ([`Deriver`]).
+//! the SRIDs of [`client_derives`] (geographic, CGCS2000 Gauss-Krüger, WGS 84 / UTM) worker
+//! threads append `geom_3857` and `area_m2` to each row ([`Deriver`]).
 
 mod copy;
 mod derive;

@@ -1,7 +1,8 @@
 //! FlatGeobuf (`.fgb`), streamed feature by feature with the `flatgeobuf` crate (header and
 //! features verified as they are read). The CRS comes from the header: an EPSG code (org `EPSG`
-//! or none), else its WKT, identified like a `.prj`. Features are numbered from 1 in file
-//! order, which is also the stored fid (FlatGeobuf has no feature ids).
+//! or none), else its WKT, identified like a `.prj` (and reported as the header's WKT).
+//! Features are numbered from 1 in file order, which is also the stored fid (FlatGeobuf has
+//! no feature ids).
 //!
 //! FlatGeobuf leaves a null property out of the feature; it is written as JSON null, so every
 //! feature carries every column. Integer columns become JSON integers, floats reals, booleans
@@ -180,6 +181,10 @@ impl FeatureSource for FgbSource {
 
     fn wkt(&self) -> Option<String> {
         self.wkt.clone()
+    }
+
+    fn wkt_origin(&self) -> String {
+        "FlatGeobuf header's CRS WKT".to_owned()
     }
 
     fn declared_kind(&self) -> Option<GeometryKind> {

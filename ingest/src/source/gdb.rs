@@ -4,8 +4,10 @@
 //! `--source-layer`.
 //!
 //! The CRS is the layer's EPSG code when GDAL finds one; otherwise its WKT goes to
-//! [`crate::crs`] like a shapefile's `.prj`. Geometries leave GDAL as 2-D WKB (Z and M
-//! dropped, with a note) and pass through [`Linearise`], so curves become lines and polygons.
+//! [`crate::crs`] like a shapefile's `.prj` (and is reported as the feature class's WKT).
+//! Geometries leave GDAL as 2-D WKB (Z and M dropped, with a note; which ones, from the OGR
+//! type code, see [`super::zm`]) and pass through [`Linearise`], so curves become lines and
+//! polygons.
 //! Attributes keep their types: integers and reals as JSON numbers (non-finite reals null),
 //! dates as `YYYY-MM-DD`, date-times as `YYYY-MM-DDTHH:MM:SS+HH:MM`, text as strings, lists as arrays, nulls null.
 
@@ -18,6 +20,7 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geozero::GeozeroGeometry;
 
 use super::curves::Linearise;
+use super::zm::{zm_of, TypeCodes};
 use super::{Crs, FeatureSource};
 use crate::sink::{GeometryKind, RowSink};
 use crate::IngestError;
@@ -117,18 +120,6 @@ fn kind_of(ogr_type: u32) -> Option<GeometryKind> {
     }
 }
 
-/// `Some("Z")`, `Some("M")` or `Some("ZM")` for OGR geometry types with those ordinates.
-fn zm_of(ogr_type: u32) -> Option<&'static str> {
-    let z = ogr_type & 0x8000_0000 != 0 || matches!((ogr_type % 10000) / 1000, 1 | 3);
-    let m = matches!((ogr_type % 10000) / 1000, 2 | 3);
-    match (z, m) {
-        (true, true) => Some("ZM"),
-        (true, false) => Some("Z"),
-        (false, true) => Some("M"),
-        (false, false) => None,
-    }
-}
-
 impl FeatureSource for GdbSource {
     fn crs(&self) -> Option<Crs> {
         self.crs.as_ref().ok().cloned()
@@ -140,6 +131,10 @@ impl FeatureSource for GdbSource {
 
     fn wkt(&self) -> Option<String> {
         self.wkt.clone()
+    }
+
+    fn wkt_origin(&self) -> String {
+        format!("File Geodatabase feature class {:?}'s WKT", self.name)
     }
 
     fn declared_kind(&self) -> Option<GeometryKind> {
@@ -168,7 +163,7 @@ impl FeatureSource for GdbSource {
                 );
                 continue;
             };
-            if let Some(zm) = zm_of(geometry.geometry_type()) {
+            if let Some(zm) = zm_of(geometry.geometry_type(), TypeCodes::Ogr) {
                 zm_dropped.insert(zm);
             }
             let mut flat = geometry.clone();

@@ -16,6 +16,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::curves::Linearise;
+use super::zm::{zm_of, TypeCodes};
 use super::{Crs, FeatureSource};
 use crate::sink::{FieldProblem, GeometryKind, RowSink};
 use crate::IngestError;
@@ -176,16 +177,7 @@ fn gpkg_blob_zm(blob: &[u8]) -> Option<&'static str> {
     } else {
         u32::from_be_bytes(raw)
     };
-    let (z, m) = (
-        t & 0x8000_0000 != 0 || matches!((t & 0xffff) / 1000, 1 | 3),
-        t & 0x4000_0000 != 0 || matches!((t & 0xffff) / 1000, 2 | 3),
-    );
-    match (z, m) {
-        (true, true) => Some("ZM"),
-        (true, false) => Some("Z"),
-        (false, true) => Some("M"),
-        (false, false) => None,
-    }
+    zm_of(t, TypeCodes::Wkb)
 }
 
 /// What `gpkg_spatial_ref_sys` says of an SRS.

@@ -13,6 +13,7 @@ mod geojson;
 mod gpkg;
 mod shapefile;
 pub(crate) mod text_encoding;
+mod zm;
 
 pub use shapefile::{read_shapefile, ShapefileRecord, ShapefileTable};
 
@@ -46,9 +47,11 @@ pub trait FeatureSource: Send {
         None
     }
 
-    /// Where [`FeatureSource::wkt`] comes from, for the report and error messages.
+    /// Where [`FeatureSource::wkt`] comes from, for the report and error messages (a
+    /// shapefile's `.prj`, a FlatGeobuf header's WKT, ...): each source that has a WKT names
+    /// its own place.
     fn wkt_origin(&self) -> String {
-        ".prj".to_owned()
+        "the file's WKT".to_owned()
     }
 
     /// The text encoding and how it was found, for formats where it varies.

@@ -301,6 +301,7 @@ pub fn ingest_request(req: &SurveySyncRequest, delivery: &Delivery) -> IngestReq
         ingested_by: req.ingested_by.clone(),
         field_aliases: fields::aliases(),
         progress: None,
+        parallel: None,
     }
 }
 

@@ -69,6 +69,8 @@ pub struct Req<'a> {
     pub bearer: Option<&'a str>,
     /// The body; sent as `application/json` unless `content_type` says otherwise.
     pub body: Option<String>,
+    /// A body of bytes (a multipart upload with binary parts), sent instead of `body`.
+    pub body_bytes: Option<Vec<u8>>,
     pub content_type: Option<&'a str>,
     /// The socket address of the client (`ConnectInfo`), e.g. `10.0.0.1:4000`.
     pub from: Option<&'a str>,
@@ -83,7 +85,9 @@ pub struct Req<'a> {
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body as text (invalid UTF-8 replaced) and as it came.
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Answer {
@@ -132,12 +136,15 @@ pub async fn send(app: &Router, method: Method, uri: &str, r: Req<'_>) -> Answer
     for (k, v) in &r.headers {
         request = request.header(*k, *v);
     }
-    if r.body.is_some() {
+    if r.body.is_some() || r.body_bytes.is_some() {
         request = request.header("content-type", r.content_type.unwrap_or("application/json"));
     }
-    let mut request = request
-        .body(r.body.map_or_else(Body::empty, Body::from))
-        .unwrap();
+    let body = match (r.body_bytes, r.body) {
+        (Some(bytes), _) => Body::from(bytes),
+        (None, Some(text)) => Body::from(text),
+        (None, None) => Body::empty(),
+    };
+    let mut request = request.body(body).unwrap();
     if let Some(from) = r.from {
         let addr: SocketAddr = from.parse().unwrap();
         request.extensions_mut().insert(ConnectInfo(addr));
@@ -150,6 +157,7 @@ pub async fn send(app: &Router, method: Method, uri: &str, r: Req<'_>) -> Answer
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 

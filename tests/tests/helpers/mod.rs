@@ -5,7 +5,10 @@
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
 pub mod http;
+pub mod ingest_checks;
+pub mod ledger;
 pub mod survey_fixtures;
+pub mod zones;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -107,6 +110,20 @@ impl Drop for TestDb {
             });
         });
     }
+}
+
+/// A fresh scratch folder `onemap-<what>-<pid>-<nanos>` in the system's temporary folder.
+pub fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "onemap-{what}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Replaces (or adds) `dbname=` in a key-value connection string, or the path of a URL.

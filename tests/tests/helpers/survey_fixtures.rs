@@ -10,21 +10,42 @@ use super::{fixture, TestDb};
 /// EPSG:4543), then precomputes its trends.
 pub async fn load_zoning_and_surveys(db: &TestDb, land_use: &str) -> tokio_postgres::Client {
     let mut client = db.client().await;
-    let files: [(&str, &str, Option<i32>); 6] = [
-        ("reserve_zones", "trends/zones.geojson", None),
-        ("station_jurisdictions", "trends/stations.geojson", None),
-        ("villages", "trends/villages.geojson", None),
-        (land_use, "trends/landuse_2020.geojson", Some(2020)),
-        (land_use, "trends/landuse_2021.geojson", Some(2021)),
-        (land_use, "trends/landuse_2022.geojson", Some(2022)),
-    ];
-    for (layer, file, year) in files {
+    ingest_trend_files(
+        &mut client,
+        &[
+            ("reserve_zones", "lcj", "trends/zones.geojson", None),
+            (
+                "station_jurisdictions",
+                "lcj",
+                "trends/stations.geojson",
+                None,
+            ),
+            ("villages", "lcj", "trends/villages.geojson", None),
+            (land_use, "zrzy", "trends/landuse_2020.geojson", Some(2020)),
+            (land_use, "zrzy", "trends/landuse_2021.geojson", Some(2021)),
+            (land_use, "zrzy", "trends/landuse_2022.geojson", Some(2022)),
+        ],
+    )
+    .await;
+    onemap_trends::precompute(&mut client, land_use, None)
+        .await
+        .unwrap();
+    client
+}
+
+/// Ingests `(layer, department, file under tests/fixtures, survey year)` in order, all in
+/// EPSG:4543; the survey years with class field DLBM.
+pub async fn ingest_trend_files(
+    client: &mut tokio_postgres::Client,
+    files: &[(&str, &str, &str, Option<i32>)],
+) {
+    for &(layer, department, file, year) in files {
         ingest(
-            &mut client,
+            client,
             &IngestRequest {
                 path: fixture(file),
                 layer: layer.into(),
-                department: if year.is_some() { "zrzy" } else { "lcj" }.into(),
+                department: department.into(),
                 year,
                 srid: Some(4543),
                 class_field: year.map(|_| "DLBM".to_owned()),
@@ -35,8 +56,4 @@ pub async fn load_zoning_and_surveys(db: &TestDb, land_use: &str) -> tokio_postg
         .await
         .unwrap_or_else(|e| panic!("ingest of {file} failed: {e}"));
     }
-    onemap_trends::precompute(&mut client, land_use, None)
-        .await
-        .unwrap();
-    client
 }

@@ -472,7 +472,7 @@ fn write_atomically(folder: &Path, stem: &str, path: &Path, bytes: &[u8]) -> io:
 /// What the tile SQL puts in a tile (layers, properties): part of every folder's identity, so
 /// that tiles written by an older server are purged rather than served after an upgrade.
 /// Bump it whenever the tiles of an unchanged version would come out differently.
-const TILE_FORMAT: &str = "tiles 2 (label points)";
+const TILE_FORMAT: &str = "tiles 3 (area-true land-use mosaics)";
 
 /// The identity file of a version folder: the tile format, then one line per version, its
 /// number and identity; none if a version is not served.

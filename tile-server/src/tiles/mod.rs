@@ -5,10 +5,12 @@
 mod cache;
 mod disk_cache;
 mod generalise;
+mod mosaic;
 mod sources;
 mod sql;
 mod tilejson;
 
 pub use cache::{CachedTile, DiskTierStats, TileCacheConfig};
+pub(crate) use generalise::GENERALISED_MAX_ZOOM;
 pub use sources::TileSources;
 pub use tilejson::{composite_tilejson, layer_tilejson};

@@ -1,5 +1,6 @@
--- An empty GeoPackage 1.3 (OGC 12-128r18) with the change-parcel feature table: the required
--- tables, the three required spatial reference systems, and the table `changes`.
+-- An empty GeoPackage 1.3 (OGC 12-128r18): the required tables and the three required spatial
+-- reference systems. Written by `onemap_trends::gpkg::create_core` for every GeoPackage Onemap
+-- writes (the change-parcel export, the demo's layers).
 PRAGMA application_id = 1196444487; -- 'GPKG'
 PRAGMA user_version = 10300;
 CREATE TABLE gpkg_spatial_ref_sys (
@@ -41,20 +42,3 @@ INSERT INTO gpkg_spatial_ref_sys VALUES
     ('WGS 84 geodetic', 4326, 'EPSG', 4326,
      'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]',
      'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid');
-CREATE TABLE changes (
-    fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    geom MULTIPOLYGON,
-    from_year INTEGER,
-    to_year INTEGER,
-    from_class TEXT,
-    to_class TEXT,
-    area_m2 DOUBLE,
-    from_fid INTEGER,
-    to_fid INTEGER,
-    zone TEXT,
-    zone_kind TEXT,
-    village_code TEXT,
-    village TEXT,
-    station TEXT,
-    station_code TEXT
-);

@@ -197,6 +197,10 @@ impl FeatureSource for ShapefileSource {
         self.prj.clone()
     }
 
+    fn wkt_origin(&self) -> String {
+        ".prj".to_owned()
+    }
+
     fn encoding(&self) -> Option<(String, String)> {
         Some((
             self.encoding.name().to_owned(),

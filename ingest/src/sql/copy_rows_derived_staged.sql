@@ -1,0 +1,1 @@
+COPY {table} (version_id, fid, props, geom, geom_3857, area_m2) FROM STDIN (FORMAT binary)

@@ -1,0 +1,1 @@
+COPY {table} (version_id, fid, props, geom) FROM STDIN (FORMAT binary)

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX ON {table} (version_id, fid)
