@@ -7,10 +7,11 @@
 //! then repairs, attaches and records it as before (`publish.rs`), or, on any failure, the
 //! control connection drops it.
 //!
-//! For its whole life the control connection holds an advisory lock on the version id. A loader
-//! that dies (killed process, lost connection, database restart) releases it with its
-//! connection and leaves its staging table behind: [`sweep`], run before every publication,
-//! drops every staging table whose lock it can take, and never one that is still being loaded.
+//! For its whole life every connection of the loader (the control connection and each stream)
+//! holds a share of an advisory lock on the version id. A loader that dies (killed process,
+//! lost connections, database restart) releases it with its connections and leaves its staging
+//! table behind: [`sweep`], run before every publication, drops every staging table whose lock
+//! it can take exclusively, so never one that any connection of its loader still holds.
 
 use std::path::Path;
 
@@ -66,9 +67,16 @@ impl Staging {
             .await
             .map_err(pg("creating the staging table"))?;
         let streams = parallel.streams.max(2);
-        match futures::future::try_join_all(
-            (0..streams).map(|_| connect(&parallel.url, STREAM_APPLICATION, file)),
-        )
+        // Each stream holds a share of the lock too: a loader whose control connection alone
+        // was lost is still loading, and its table must not be swept from under its streams.
+        match futures::future::try_join_all((0..streams).map(|_| async {
+            let stream = connect(&parallel.url, STREAM_APPLICATION, file).await?;
+            stream
+                .execute(include_str!("sql/staging_lock.sql"), &[&version_id])
+                .await
+                .map_err(pg("locking the staging table"))?;
+            Ok::<_, IngestError>(stream)
+        }))
         .await
         {
             Ok(streams) => staging.streams = streams,
@@ -116,7 +124,10 @@ impl Staging {
         drop(self.streams);
         let _ = self
             .control
-            .execute(include_str!("sql/staging_unlock.sql"), &[&self.version_id])
+            .execute(
+                include_str!("sql/staging_unlock_shared.sql"),
+                &[&self.version_id],
+            )
             .await;
     }
 
@@ -134,7 +145,10 @@ impl Staging {
         }
         let _ = self
             .control
-            .execute(include_str!("sql/staging_unlock.sql"), &[&self.version_id])
+            .execute(
+                include_str!("sql/staging_unlock_shared.sql"),
+                &[&self.version_id],
+            )
             .await;
     }
 }

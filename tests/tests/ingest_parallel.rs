@@ -305,12 +305,13 @@ async fn a_staging_table_left_by_a_killed_loader_is_never_visible_to_readers_and
     assert_eq!(stored_rows(&client, v1).await, before);
     assert_eq!(tables_and_versions(&client).await, (2, 1));
 
-    // A table whose loader is alive (it holds the lock) is not swept.
+    // A table any of whose loader's connections is alive (holding its share of the lock) is
+    // not swept.
     let version: i64 = left[0].trim_start_matches("features_v").parse().unwrap();
     let holder = db.client().await;
     holder
         .execute(
-            "SELECT pg_advisory_lock(hashtext('onemap.ingest_staging'), ($1::bigint % 2147483647)::int)",
+            "SELECT pg_advisory_lock_shared(hashtext('onemap.ingest_staging'), ($1::bigint % 2147483647)::int)",
             &[&version],
         )
         .await
@@ -325,6 +326,49 @@ async fn a_staging_table_left_by_a_killed_loader_is_never_visible_to_readers_and
     assert_eq!(report.features_written, 200_000);
     assert!(staging_tables(&client).await.is_empty());
     assert_eq!(tables_and_versions(&client).await, (2, 2));
+    assert_eq!(stored_rows(&client, v1).await, before);
+}
+
+#[tokio::test]
+async fn a_loader_that_lost_only_its_control_connection_keeps_its_table_and_publishes() {
+    let db = TestDb::new().await;
+    let mut client = db.client().await;
+    let v1 = ingest(
+        &mut client,
+        &request(fixture("tiles/parcels_4326.geojson"), "control", 2024),
+    )
+    .await
+    .unwrap()
+    .version_id;
+    let before = stored_rows(&client, v1).await;
+    let dir = scratch("parallel-control");
+    let large = large_geojson(&dir, 200_000, None);
+    let req = IngestRequest {
+        parallel: parallel(&db, 2),
+        ..request(large, "control", 2025)
+    };
+    let running = tokio::spawn({
+        let req = req.clone();
+        let mut ingest_client = db.client().await;
+        async move { ingest(&mut ingest_client, &req).await }
+    });
+    wait_for_streams(&client, 2, &running).await;
+    // The control connection goes; the streams keep copying.
+    let killed: Vec<bool> = first_column(
+        &client,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'onemap ingest staging'",
+        &[],
+    )
+    .await;
+    assert_eq!(killed, vec![true]);
+    // Another ingest's sweep meanwhile leaves the table alone: its streams hold the lock.
+    assert_eq!(sweep_staging(&client).await.unwrap(), 0);
+    let report = running.await.unwrap().unwrap();
+    assert_eq!(report.features_written, 200_000);
+    assert!(staging_tables(&client).await.is_empty());
+    assert_eq!(tables_and_versions(&client).await, (2, 2));
+    assert_eq!(stored_rows(&client, report.version_id).await.0, 200_000);
     assert_eq!(stored_rows(&client, v1).await, before);
 }
 

@@ -1,3 +1,5 @@
--- The lock a loader holds on its staging table (by version id) for as long as it lives; a
--- staging table whose lock can be taken belongs to a loader that is gone.
-SELECT pg_advisory_lock(hashtext('onemap.ingest_staging'), ($1::bigint % 2147483647)::int)
+-- The lock a loader holds on its staging table (by version id) for as long as it lives: shared,
+-- taken by its control connection and by each of its COPY streams, so that the table counts as
+-- abandoned only once every one of its connections is gone (staging_try_lock.sql asks for it
+-- exclusively).
+SELECT pg_advisory_lock_shared(hashtext('onemap.ingest_staging'), ($1::bigint % 2147483647)::int)
