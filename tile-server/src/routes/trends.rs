@@ -22,6 +22,8 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use deadpool_postgres::Object;
+use martin_core::tiles::postgres::PostgresPool;
 use onemap_schemas::authz::Principal;
 use onemap_schemas::catalog::Catalog;
 use onemap_trends::gpkg::GpkgSrs;
@@ -83,15 +85,11 @@ pub async fn trends_area_post(
     let catalog = state.catalog.get();
     let query = trend_query(&catalog, &who, &q)?;
     let csv = wants_csv(&q)?;
-    let bytes = match read_zone_body(body).await {
-        Ok(b) => b,
-        Err(response) => return Ok(response),
-    };
     // Only reads: the parcels of each year clipped to the zone.
-    let mut conn = state.pool.get().await?;
-    let zone = AdHocZone::from_body(&conn, &bytes)
-        .await
-        .map_err(server_error)?;
+    let (mut conn, zone) = match adhoc_zone(body, &state.pool).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
     let series = onemap_trends::area_series_in(&mut conn, &query, &zone)
         .await
         .map_err(server_error)?;
@@ -166,15 +164,11 @@ pub async fn trends_transitions_post(
     let catalog = state.catalog.get();
     let query = trend_query(&catalog, &who, &q)?;
     let csv = wants_csv(&q)?;
-    let bytes = match read_zone_body(body).await {
-        Ok(b) => b,
-        Err(response) => return Ok(response),
-    };
     // May compute the two years' change parcels once (derived tables): the write pool.
-    let mut conn = state.writer.get().await?;
-    let zone = AdHocZone::from_body(&conn, &bytes)
-        .await
-        .map_err(server_error)?;
+    let (mut conn, zone) = match adhoc_zone(body, &state.writer).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
     let matrix = onemap_trends::transitions_in(&mut conn, &query, &zone)
         .await
         .map_err(server_error)?;
@@ -228,15 +222,11 @@ pub async fn changes_post(
     let catalog = state.catalog.get();
     let query = trend_query(&catalog, &who, &q)?;
     let format = changes_format(&q)?;
-    let bytes = match read_zone_body(body).await {
-        Ok(b) => b,
-        Err(response) => return Ok(response),
-    };
     // May compute the two years' change parcels once (derived tables): the write pool.
-    let mut conn = state.writer.get().await?;
-    let zone = AdHocZone::from_body(&conn, &bytes)
-        .await
-        .map_err(server_error)?;
+    let (mut conn, zone) = match adhoc_zone(body, &state.writer).await? {
+        Ok(found) => found,
+        Err(refused) => return Ok(refused),
+    };
     let options = ChangesOptions {
         adhoc: Some(&zone),
         places: Places::visible_to(&catalog, &who),
@@ -375,19 +365,28 @@ async fn changes_response(
     }
 }
 
-/// The body of a POST with an ad-hoc zone, at most [`onemap_trends::adhoc::MAX_BODY_BYTES`]
-/// (413 with a JSON message beyond).
-async fn read_zone_body(body: Body) -> Result<bytes::Bytes, Response> {
+/// The ad-hoc zone in a POST's body and a connection from `pool` to query it with; the body is
+/// read (at most [`onemap_trends::adhoc::MAX_BODY_BYTES`]) before a connection is taken.
+/// `Err`: the answer refusing a body that is too large (413 with a JSON message).
+async fn adhoc_zone(
+    body: Body,
+    pool: &PostgresPool,
+) -> ServerResult<Result<(Object, AdHocZone), Response>> {
     let limit = onemap_trends::adhoc::MAX_BODY_BYTES;
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        (
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return Ok(Err((
             StatusCode::PAYLOAD_TOO_LARGE,
             Json(serde_json::json!({
                 "error": format!("ad-hoc zone: the body is larger than the {limit} bytes allowed")
             })),
         )
-            .into_response()
-    })
+            .into_response()));
+    };
+    let conn = pool.get().await?;
+    let zone = AdHocZone::from_body(&conn, &bytes)
+        .await
+        .map_err(server_error)?;
+    Ok(Ok((conn, zone)))
 }
 
 /// Tells the client what zone was used: its geodesic area, and why it was repaired if it was.
